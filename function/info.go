@@ -1,0 +1,156 @@
+package function
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/llm-secure-gateway/gateway/function/safety"
+	"github.com/llm-secure-gateway/gateway/function/web"
+)
+
+func (g *Gateway) routesSetup() {
+	g.handle("GET", "/health", g.health)
+	g.handle("POST", "/query", g.query)
+	g.handle("GET", "/providers", g.providersInfo)
+	g.handle("GET", "/metrics", g.metricsInfo)
+	g.handle("POST", "/check-toxicity", g.checkToxicity)
+	g.handle("POST", "/batch/security", g.batchSecurity)
+	g.handle("POST", "/batch/resilience", g.batchResilience)
+	g.handle("GET", "/{$}", page("text/html; charset=utf-8", web.Dashboard()))
+	g.handle("GET", "/docs", page("text/html; charset=utf-8", web.Docs()))
+	g.handle("GET", "/openapi.json", page("application/json", web.OpenAPI()))
+}
+
+// page serves an embedded asset. The pages hold no key and load nothing
+// from elsewhere, which the CSP says too.
+func page(contentType string, body []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", contentType)
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if contentType != "application/json" {
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "no-referrer")
+		}
+		_, _ = w.Write(body)
+	}
+}
+
+type healthResponse struct {
+	Status    string  `json:"status"`
+	Provider  *string `json:"provider"`
+	Model     *string `json:"model"`
+	Timestamp float64 `json:"timestamp"`
+}
+
+func (g *Gateway) health(w http.ResponseWriter, r *http.Request) {
+	resp := healthResponse{Status: "healthy", Timestamp: float64(time.Now().UnixMicro()) / 1e6}
+	if active := g.cfg.ActiveProviders(); len(active) > 0 {
+		resp.Provider, resp.Model = strp(active[0].Name), strp(active[0].Model)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+type priceJSON struct {
+	InputPerMTok  float64 `json:"input_per_mtok"`
+	OutputPerMTok float64 `json:"output_per_mtok"`
+}
+
+type providerInfo struct {
+	Name    string     `json:"name"`
+	Model   string     `json:"model"`
+	Active  bool       `json:"active"`
+	BaseURL string     `json:"base_url,omitempty"`
+	Pricing *priceJSON `json:"pricing"`
+}
+
+type providersResponse struct {
+	Providers       []providerInfo `json:"providers"`
+	ActiveProviders []string       `json:"active_providers"`
+	ActiveModels    []string       `json:"active_models"`
+	Order           []string       `json:"order"`
+	Demo            bool           `json:"demo,omitempty"`
+}
+
+// providersInfo lists providers, models and prices; it never holds a key.
+func (g *Gateway) providersInfo(w http.ResponseWriter, r *http.Request) {
+	resp := providersResponse{Providers: []providerInfo{}, ActiveProviders: []string{}, ActiveModels: []string{}, Order: nonNil(g.cfg.Order), Demo: g.cfg.Demo}
+	for _, p := range g.cfg.Providers {
+		info := providerInfo{Name: p.Name, Model: p.Model, Active: p.Active, BaseURL: p.BaseURL}
+		if price, ok := g.cfg.Pricing.Price(p.Name, p.Model); ok {
+			info.Pricing = &priceJSON{price.InputPerMTok, price.OutputPerMTok}
+		}
+		resp.Providers = append(resp.Providers, info)
+		if p.Active {
+			resp.ActiveProviders = append(resp.ActiveProviders, p.Name)
+			resp.ActiveModels = append(resp.ActiveModels, p.Model)
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (g *Gateway) metricsInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, g.metrics.snapshot())
+}
+
+type toxicityResponse struct {
+	IsToxic           bool               `json:"is_toxic"`
+	Scores            map[string]float64 `json:"scores"`
+	BlockedCategories []string           `json:"blocked_categories"`
+	Error             *string            `json:"error"`
+	Checker           string             `json:"checker,omitempty"`
+	LatencyMS         int64              `json:"latency_ms"`
+	CostUSD           *float64           `json:"cost_estimate_usd"`
+	RequestID         string             `json:"request_id"`
+}
+
+// checkToxicity classifies one text with the configured AI safety chain.
+func (g *Gateway) checkToxicity(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	b, perr := parseBody(data)
+	if perr != nil {
+		writeDetail(w, r, http.StatusUnprocessableEntity, perr)
+		return
+	}
+	if _, ok := g.authenticate(w, r, unauthorizedDetail); !ok {
+		return
+	}
+	req := ToxicityRequest{}
+	req.Text, _ = b.str("text", true)
+	b.checkStruct(&req, "text")
+	if len(b.errs) > 0 {
+		g.peekRateHeaders(w, r)
+		writeDetail(w, r, http.StatusUnprocessableEntity, b.errs)
+		return
+	}
+	if !g.rateLimit(w, r, 1, limitedDetail) {
+		return
+	}
+	resp := toxicityResponse{Scores: map[string]float64{}, BlockedCategories: []string{}, RequestID: requestID(r.Context())}
+	if !g.safety.Enabled() {
+		resp.Error = strp("AI safety check is off (set SAFETY_CHECK to gemini and/or lakera)")
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	ctx := r.Context()
+	v, err := g.safety.Check(ctx, []safety.Message{{Role: "user", Content: req.Text}})
+	if err != nil {
+		v = safety.Verdict{Err: "safety check failed"}
+	}
+	resp.IsToxic, resp.Checker, resp.LatencyMS, resp.CostUSD = v.Flagged, v.Checker, v.LatencyMS, v.CostUSD
+	resp.BlockedCategories = nonNil(v.Categories)
+	if v.Scores != nil {
+		resp.Scores = v.Scores
+	}
+	if v.Err != "" {
+		resp.Error = strp(v.Err)
+	}
+	s := state(ctx)
+	s.safetyChecker, s.safetyFlagged, s.safetyMS = v.Checker, v.Flagged, v.LatencyMS
+	writeJSON(w, http.StatusOK, resp)
+}
