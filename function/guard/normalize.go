@@ -1,0 +1,368 @@
+package guard
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/unicode/norm"
+)
+
+// The folded form the injection detector matches against. Every evasion that
+// keeps a word readable to a model is undone here, so the vocabulary only has
+// to list each word once:
+//
+//   - zero-width, bidi, variation-selector and other Cf/Cc characters are
+//     dropped and counted (their presence is itself a signal); Unicode tag
+//     characters are decoded to the ASCII they smuggle;
+//   - NFKC folds full-width and mathematical letters to ASCII;
+//   - Unicode TR39 confusables (Cyrillic/Greek look-alikes) map to their
+//     skeleton, accents are stripped, everything is lower case;
+//   - leetspeak digits and symbols inside words become letters, and 'l'
+//     becomes 'i' so "1gnore" and "ignore" meet;
+//   - any run of separators becomes one space; the matcher rejoins words
+//     split by spaces or punctuation ("i-g-n-o-r-e", "ign ore").
+//
+// The vocabulary goes through the same function, so the mapping only has to
+// be consistent, not pretty (TR39's own caveat about skeletons).
+
+// Bytes the folded text uses for punctuation that the rules look at.
+const (
+	foldClause = '.' // sentence or clause break: . ! ? ; : newline
+	foldQuote  = '"' // any quotation mark or backtick
+)
+
+// ASCII byte classes for the fold pass.
+const (
+	clsSep uint8 = iota
+	clsLetter
+	clsDigit
+	clsLeet // '@' and '$' inside a word
+	clsClause
+	clsQuote
+	clsApos
+)
+
+var asciiClass = func() (t [128]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = clsLetter
+		t[c-32] = clsLetter
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clsDigit
+	}
+	t['@'], t['$'] = clsLeet, clsLeet
+	for _, c := range ".!?;:\n" {
+		t[c] = clsClause
+	}
+	t['"'], t['`'] = clsQuote, clsQuote
+	t['\''] = clsApos
+	return t
+}()
+
+var leetMap = func() (t [128]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	t['0'], t['1'], t['3'], t['4'], t['5'], t['7'], t['8'], t['9'] = 'o', 'i', 'e', 'a', 's', 't', 'b', 'g'
+	t['@'], t['$'] = 'a', 's'
+	return t
+}()
+
+// foldTable maps non-ASCII runes from the scripts look-alike attacks use to
+// their folded form; built once per Guard from the TR39 confusables data.
+type foldTable map[rune]string
+
+// foldRanges are the blocks whose letters are folded. CJK and other scripts
+// without Latin look-alikes pass through untouched.
+var foldRanges = [][2]rune{
+	{0x00A0, 0x036F}, // Latin-1, Latin Extended A/B, IPA, spacing and combining marks
+	{0x0370, 0x052F}, // Greek, Cyrillic (+ supplement)
+	{0x0530, 0x058F}, // Armenian
+	{0x13A0, 0x13FF}, // Cherokee
+	{0x1D00, 0x1DBF}, // phonetic extensions
+	{0x1E00, 0x1FFF}, // Latin Extended Additional, Greek Extended
+	{0x2010, 0x2027}, // dashes, curly quotes
+	{0x2100, 0x218F}, // letterlike symbols, Roman numerals
+	{0x2C60, 0x2C7F}, // Latin Extended C
+	{0xA720, 0xA7FF}, // Latin Extended D
+}
+
+func newFoldTable() foldTable {
+	t := foldTable{}
+	var buf []byte
+	for _, rg := range foldRanges {
+		for r := rg[0]; r <= rg[1]; r++ {
+			if !utf8.ValidRune(r) {
+				continue
+			}
+			switch r {
+			case 0x2018, 0x2019, 0x201A, 0x201B:
+				t[r] = "'"
+				continue
+			case 0x201C, 0x201D, 0x201E, 0x201F:
+				t[r] = `"`
+				continue
+			}
+			sk := confusables.Skeleton(string(unicode.ToLower(r)))
+			buf = buf[:0]
+			for _, s := range norm.NFD.String(sk) {
+				if unicode.Is(unicode.Mn, s) {
+					continue
+				}
+				buf = utf8.AppendRune(buf, unicode.ToLower(s))
+			}
+			if out := string(buf); out != string(r) {
+				t[r] = out
+			}
+		}
+	}
+	return t
+}
+
+// invisible reports characters that render as nothing: format (Cf) and
+// control characters other than ordinary whitespace, variation selectors and
+// private-use code points.
+func invisible(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t' || r == '\r':
+		return false
+	case r < 0x20 || (r >= 0x7F && r < 0xA0):
+		return true
+	case r == 0x00AD, r == 0x034F, r == 0x115F, r == 0x1160, r == 0x3164, r == 0xFFA0:
+		return true
+	case r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0100 && r <= 0xE01EF:
+		return true
+	}
+	return unicode.In(r, unicode.Cf, unicode.Co)
+}
+
+// foldState is the per-scan scratch the normaliser fills; reused via a pool.
+type foldState struct {
+	fold       []byte // folded text: lowercase words, ' ', foldClause, foldQuote
+	pre        []byte // slow path: text after invisible removal
+	tags       []byte // ASCII smuggled in Unicode tag characters
+	invisible  int    // invisible characters removed
+	mixed      int    // words mixing Latin with Cyrillic/Greek letters
+	nonASCII   bool
+	cjk        bool
+	wordStart  int
+	wordLetter bool
+	wordLeet   bool
+}
+
+func (f *foldState) reset() {
+	f.fold, f.pre, f.tags = f.fold[:0], f.pre[:0], f.tags[:0]
+	f.invisible, f.mixed = 0, 0
+	f.nonASCII, f.cjk = false, false
+}
+
+// normalize folds s into f.fold.
+func (f *foldState) normalize(s string, ft foldTable) {
+	f.reset()
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		f.foldASCII(s)
+		return
+	}
+	f.nonASCII = true
+	for _, r := range s {
+		switch {
+		case r >= 0xE0000 && r <= 0xE007F:
+			// Tag characters mirror ASCII one-to-one and render as nothing:
+			// decode them so the smuggled text is scanned too.
+			f.invisible++
+			if r >= 0xE0020 && r <= 0xE007E {
+				f.tags = append(f.tags, byte(r-0xE0000))
+			}
+		case invisible(r):
+			f.invisible++
+		default:
+			f.pre = utf8.AppendRune(f.pre, r)
+		}
+	}
+	pre := f.pre
+	if !norm.NFKC.IsNormal(pre) {
+		pre = norm.NFKC.Append(nil, pre...)
+	}
+	f.foldMixed(pre, ft)
+}
+
+func (f *foldState) endWord() {
+	if f.wordLetter && f.wordLeet {
+		w := f.fold[f.wordStart:]
+		for i, c := range w {
+			if c < utf8.RuneSelf {
+				w[i] = leetMap[c]
+			}
+		}
+	}
+	f.wordLetter, f.wordLeet = false, false
+	f.wordStart = -1
+}
+
+func (f *foldState) sep(b byte) {
+	if f.wordStart >= 0 {
+		f.endWord()
+	}
+	n := len(f.fold)
+	switch {
+	case n == 0 && b == ' ':
+	case n > 0 && f.fold[n-1] == ' ':
+		if b != ' ' {
+			f.fold[n-1] = b
+		}
+	case n > 0 && b == ' ' && (f.fold[n-1] == foldClause || f.fold[n-1] == foldQuote):
+	default:
+		f.fold = append(f.fold, b)
+	}
+}
+
+// wordByte appends one byte of a word; digits and symbols are folded when
+// the word ends, once it is known to hold letters.
+func (f *foldState) wordByte(c byte, cls uint8) {
+	if f.wordStart < 0 {
+		if n := len(f.fold); n > 0 && f.fold[n-1] != ' ' {
+			f.fold = append(f.fold, ' ')
+		}
+		f.wordStart = len(f.fold)
+	}
+	switch cls {
+	case clsLetter:
+		c |= 0x20
+		if c == 'l' {
+			c = 'i'
+		}
+		f.wordLetter = true
+	case clsDigit, clsLeet:
+		f.wordLeet = true
+	}
+	f.fold = append(f.fold, c)
+}
+
+func (f *foldState) asciiByte(s string, i int, c byte) {
+	switch cls := asciiClass[c]; cls {
+	case clsLetter, clsDigit:
+		f.wordByte(c, cls)
+	case clsLeet:
+		if f.wordStart >= 0 || (i+1 < len(s) && asciiClass[s[i+1]&0x7F] == clsLetter && s[i+1] < utf8.RuneSelf) {
+			f.wordByte(c, cls)
+		} else {
+			f.sep(' ')
+		}
+	case clsClause:
+		f.sep(foldClause)
+	case clsQuote:
+		f.sep(foldQuote)
+	case clsApos:
+		// An apostrophe between letters belongs to the word ("don't");
+		// elsewhere it is a quotation mark.
+		if f.wordStart >= 0 && i+1 < len(s) && s[i+1] < utf8.RuneSelf && asciiClass[s[i+1]] == clsLetter {
+			return
+		}
+		f.sep(foldQuote)
+	default:
+		f.sep(' ')
+	}
+}
+
+func (f *foldState) foldASCII(s string) {
+	f.wordStart = -1
+	f.wordLetter, f.wordLeet = false, false
+	for i := 0; i < len(s); i++ {
+		f.asciiByte(s, i, s[i])
+	}
+	f.sep(' ')
+}
+
+func isCJK(r rune) bool {
+	return (r >= 0x3040 && r <= 0x30FF) || (r >= 0x3400 && r <= 0x9FFF) || (r >= 0xAC00 && r <= 0xD7AF) || (r >= 0xF900 && r <= 0xFAFF)
+}
+
+// openWord starts a word for a non-ASCII letter.
+func (f *foldState) openWord() {
+	if f.wordStart >= 0 {
+		return
+	}
+	if n := len(f.fold); n > 0 && f.fold[n-1] != ' ' {
+		f.fold = append(f.fold, ' ')
+	}
+	f.wordStart = len(f.fold)
+}
+
+// countMixed counts words that mix Latin letters with Greek or Cyrillic ones,
+// the mark of a look-alike substitution (a Russian word has no Latin letter).
+func countMixed(s string) int {
+	n := 0
+	latin, other := false, false
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf && asciiClass[r] == clsLetter:
+			latin = true
+		case r >= 0x370 && r <= 0x52F:
+			other = true
+		case r >= utf8.RuneSelf && unicode.IsLetter(r):
+		default:
+			if latin && other {
+				n++
+			}
+			latin, other = false, false
+		}
+	}
+	if latin && other {
+		n++
+	}
+	return n
+}
+
+func (f *foldState) foldMixed(b []byte, ft foldTable) {
+	f.wordStart = -1
+	f.wordLetter, f.wordLeet = false, false
+	s := string(b) // one copy: asciiByte looks ahead in a string
+	f.mixed = countMixed(s)
+	for i, r := range s {
+		if r < utf8.RuneSelf {
+			f.asciiByte(s, i, byte(r))
+			continue
+		}
+		if isCJK(r) {
+			f.cjk = true
+		}
+		rep, ok := ft[r]
+		if !ok {
+			switch {
+			case unicode.IsLetter(r) || unicode.IsNumber(r):
+				f.openWord()
+				f.fold = utf8.AppendRune(f.fold, unicode.ToLower(r))
+			case unicode.Is(unicode.Mn, r):
+				// accents NFKC left on letters outside the fold ranges
+			case r == 0x3002 || r == 0xFF61:
+				f.sep(foldClause)
+			default:
+				f.sep(' ')
+			}
+			continue
+		}
+		// The replacement is ASCII for look-alikes, or other letters (a
+		// Cyrillic letter without a Latin twin stays itself, lower case).
+		for j, rr := range rep {
+			if rr < utf8.RuneSelf {
+				f.asciiByte(rep, j, byte(rr))
+				continue
+			}
+			if unicode.IsLetter(rr) || unicode.IsNumber(rr) {
+				f.openWord()
+				f.fold = utf8.AppendRune(f.fold, rr)
+			} else if !unicode.Is(unicode.Mn, rr) {
+				f.sep(' ')
+			}
+		}
+	}
+	f.sep(' ')
+}

@@ -1,0 +1,164 @@
+package guard
+
+import (
+	"fmt"
+	"strings"
+)
+
+// wordTrie maps a folded word to the groups it belongs to. Transitions are a
+// dense table over byte classes (only bytes that occur in the vocabulary get
+// a class), so a lookup costs one table read per byte and a word that leaves
+// the vocabulary stops at its first unknown byte.
+type wordTrie struct {
+	class   [256]uint8
+	nclass  int
+	next    []int32  // node*nclass + class → child node, 0 = none
+	exact   []uint64 // groups of the word ending at node
+	prefix  []uint64 // groups of every word starting with node's path
+	rotFlag []bool   // node's exact word exists only as a ROT13 form
+	real    []bool
+}
+
+func newWordTrie() *wordTrie {
+	t := &wordTrie{nclass: 1}
+	return t
+}
+
+// classes assigns byte classes before insertion; the table width must be
+// known up front.
+func (t *wordTrie) classes(words []string) {
+	for _, w := range words {
+		for i := 0; i < len(w); i++ {
+			if t.class[w[i]] == 0 {
+				t.class[w[i]] = uint8(t.nclass)
+				t.nclass++
+			}
+		}
+	}
+	t.next = make([]int32, t.nclass) // root
+	t.exact = []uint64{0}
+	t.prefix = []uint64{0}
+	t.rotFlag = []bool{false}
+	t.real = []bool{false}
+}
+
+func (t *wordTrie) insert(w string, groups uint64, rot bool) {
+	pre := strings.HasSuffix(w, "*")
+	w = strings.TrimSuffix(w, "*")
+	n := int32(0)
+	for i := 0; i < len(w); i++ {
+		c := int32(t.class[w[i]])
+		idx := n*int32(t.nclass) + c
+		if t.next[idx] == 0 {
+			t.next[idx] = int32(len(t.exact))
+			t.next = append(t.next, make([]int32, t.nclass)...)
+			t.exact = append(t.exact, 0)
+			t.prefix = append(t.prefix, 0)
+			t.rotFlag = append(t.rotFlag, false)
+			t.real = append(t.real, false)
+		}
+		n = t.next[idx]
+	}
+	if pre {
+		t.prefix[n] |= groups
+	} else {
+		t.exact[n] |= groups
+		if rot {
+			t.rotFlag[n] = !t.real[n]
+		} else {
+			t.real[n], t.rotFlag[n] = true, false
+		}
+	}
+}
+
+// lookup returns the groups of word w and whether the match was a ROT13 form.
+func (t *wordTrie) lookup(w []byte) (uint64, bool) {
+	n := int32(0)
+	var pre uint64
+	nc := int32(t.nclass)
+	for _, b := range w {
+		c := t.class[b]
+		if c == 0 {
+			return pre, false
+		}
+		n = t.next[n*nc+int32(c)]
+		if n == 0 {
+			return pre, false
+		}
+		pre |= t.prefix[n]
+	}
+	return pre | t.exact[n], t.rotFlag[n]
+}
+
+func rot13(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = 'a' + (c-'a'+13)%26
+		case c >= 'A' && c <= 'Z':
+			b[i] = 'A' + (c-'A'+13)%26
+		}
+	}
+	return string(b)
+}
+
+// foldWord folds one vocabulary word exactly as text is folded; a word that
+// folds into several words is a mistake in the vocabulary.
+func foldWord(f *foldState, w string, ft foldTable) (string, error) {
+	star := strings.HasSuffix(w, "*")
+	f.normalize(strings.TrimSuffix(w, "*"), ft)
+	out := strings.TrimSpace(string(f.fold))
+	if out == "" || strings.ContainsAny(out, " .\"") {
+		return "", fmt.Errorf("guard: vocabulary word %q folds to %q", w, out)
+	}
+	if star {
+		out += "*"
+	}
+	return out, nil
+}
+
+func buildTrie(ft foldTable) (*wordTrie, error) {
+	type item struct {
+		w      string
+		groups uint64
+		rot    bool
+	}
+	var items []item
+	var f foldState
+	for _, e := range vocabulary {
+		for _, w := range e.words {
+			fw, err := foldWord(&f, w, ft)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, item{fw, e.groups, false})
+			if e.groups&rot13Groups != 0 && len(w) >= 4 && isASCIIWord(w) {
+				rw, err := foldWord(&f, rot13(w), ft)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, item{rw, e.groups & rot13Groups, true})
+			}
+		}
+	}
+	t := newWordTrie()
+	words := make([]string, len(items))
+	for i, it := range items {
+		words[i] = it.w
+	}
+	t.classes(words)
+	for _, it := range items {
+		t.insert(it.w, it.groups, it.rot)
+	}
+	return t, nil
+}
+
+func isASCIIWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,155 @@
+package guard
+
+// Word groups the injection rules are written in. Each group lists the words
+// of one role in an attack sentence ("override verb", "instruction noun") in
+// every language the guard covers; the rules then combine roles by word
+// distance, so a new phrasing in any language is one more word, not one more
+// regular expression. Only imperative or infinitive verb forms are listed on
+// purpose: "the model ignores previous instructions" describes, "ignore
+// previous instructions" commands.
+//
+// A trailing '*' matches any word with that prefix. Words are folded like the
+// text (look-alikes, accents, leetspeak, l→i), so list them plainly.
+const (
+	gOverride  uint64 = 1 << iota // ignore, disregard, forget …
+	gPrior                        // previous, above, all …
+	gInstr                        // instructions, rules …
+	gEvery                        // everything, all
+	gAbove                        // above, before, told
+	gPassive                      // void, cancelled, no longer apply
+	gYou                          // you, your (the model addressed)
+	gUrge                         // please, now, just, instead (imperative context)
+	gNeg                          // not, never, don't
+	gModal                        // may, can, why, when (descriptive context)
+	gReveal                       // reveal, show, print, repeat
+	gWhat                         // what, which
+	gSecretAdj                    // system, hidden, initial
+	gPrompt                       // prompt, instructions, guidelines
+	gDump                         // words, text, everything
+	gPersona                      // DAN, unfiltered, jailbroken
+	gMode                         // mode
+	gModeAdj                      // developer, god, sudo
+	gEnable                       // enable, activate, enter
+	gRoleplay                     // pretend, roleplay, act, simulate
+	gRestr                        // restrictions, filters, ethics
+	gNoWord                       // no, without, free, bypass
+	gStay                         // stay, remain
+	gCharacter                    // character, role
+	gIn                           // in
+	gDecode                       // decode, base64, rot13
+	gExecute                      // follow, execute, obey
+	gAI                           // ai, assistant, llm, model
+	gAddress                      // dear, attention, note, hey
+	gNew                          // new, updated, real
+	gTask                         // task, instructions, objective
+	gEdu                          // example, explain, research: talking about attacks
+	gArticle                      // a, an, some: "write a system prompt" is a request, not an extraction
+	gThe                          // the, this, that
+	gFrom                         // from
+	gNow                          // now
+	gOn                           // on
+	gAre                          // are, is, be
+	gIf                           // if, when
+	gDo                           // do
+	gAnything                     // anything
+	gCreate                       // write, create, draft: requests about prompts, not for them
+	gSummarize                    // summarize, translate, process
+	gOverrideN                    // override, bypass (as nouns / commands)
+	gWhatIs                       // is, are (after "what")
+)
+
+type vocabEntry struct {
+	groups uint64
+	words  []string
+}
+
+var vocabulary = []vocabEntry{
+	{gOverride, []string{
+		"ignore", "disregard", "forget", "override", "bypass", "skip", "drop", "discard", "abandon", "neglect", "dismiss", "overwrite", "erase", "delete", "clear", "reset", "omit", "unlearn", "overrule", "circumvent",
+		// es
+		"ignora", "ignore", "ignorad", "ignoren", "olvida", "olvide", "olvidate", "olviden", "omite", "descarta", "desestima", "omiso", "borra",
+		// fr
+		"ignorez", "ignorer", "oublie", "oubliez", "oublier", "efface", "effacez", "abandonne", "abandonnez", "outrepasse",
+		// de
+		"ignoriere", "ignorieren", "ignorier", "vergiss", "vergessen", "vergesst", "missachte", "missachten", "verwirf", "verwerfe", "uberschreibe", "ubergehe", "losche",
+		// pt
+		"ignorar", "esqueca", "esquece", "esquecer", "desconsidere", "desconsidera", "descarte", "apague",
+		// it
+		"ignorate", "ignori", "dimentica", "dimenticate", "dimenticare", "tralascia", "trascura", "scarta", "cancella",
+		// ru
+		"игнорируй", "игнорируйте", "игнорировать", "проигнорируй", "проигнорируйте", "забудь", "забудьте", "забыть", "отбрось", "отмени", "пренебреги", "обойди",
+	}},
+	{gPrior, []string{
+		"previous", "prior", "above", "earlier", "preceding", "former", "original", "initial", "old", "all", "any", "every", "existing", "current", "default", "foregoing", "aforementioned", "given", "those", "these",
+		"anteriores", "anterior", "previas", "previos", "precedentes", "todas", "todos", "las", "los",
+		"precedentes", "precedente", "anterieures", "anterieurs", "toutes", "tous", "les", "dessus", "vos", "tes",
+		"vorherigen", "vorherige", "bisherigen", "bisherige", "obigen", "obige", "vorigen", "alle", "allen", "fruheren", "deine", "deinen", "ihre",
+		"precedenti", "tutte", "tutti", "sopra", "le", "tue",
+		"previas", "suas", "tuas", "as",
+		"предыдущие", "предыдущих", "прежние", "прежних", "прошлые", "все", "всех", "вышеуказанные", "свои", "твои", "старые",
+	}},
+	{gInstr, []string{
+		"instructions", "instruction", "rules", "rule", "guidelines", "guideline", "directives", "directive", "directions", "prompt", "prompts", "commands", "orders", "constraints", "restrictions", "programming", "policies", "guardrails", "safeguards", "filters", "training", "context", "conditioning", "system", "messages", "settings",
+		"instrucciones", "instruccion", "reglas", "indicaciones", "directrices", "ordenes", "restricciones", "normas",
+		"consignes", "regles", "directives", "ordres", "restrictions",
+		"anweisungen", "anweisung", "instruktionen", "regeln", "vorgaben", "befehle", "richtlinien", "einschrankungen",
+		"istruzioni", "regole", "direttive", "indicazioni", "restrizioni",
+		"instrucoes", "regras", "diretrizes", "orientacoes", "comandos", "restricoes",
+		"инструкции", "инструкций", "инструкциям", "указания", "указаний", "правила", "правил", "команды", "ограничения", "директивы", "промпт", "подсказки",
+	}},
+	{gEvery, []string{"everything", "all", "anything", "todo", "tout", "alles", "tutto", "tudo", "всё", "все"}},
+	{gAbove, []string{"above", "before", "earlier", "previously", "told", "prior", "beforehand", "said", "antes", "avant", "dessus", "vorher", "zuvor", "oben", "prima", "sopra", "выше", "ранее", "раньше"}},
+	{gPassive, []string{"void", "invalid", "cancelled", "canceled", "obsolete", "revoked", "superseded", "lifted", "suspended", "nullified", "null", "overridden", "overriden", "disabled", "deactivated", "rescinded", "annulled", "replaced", "expired", "anuladas", "annulees", "ungultig", "aufgehoben", "annullate", "отменены", "недействительны"}},
+	{gYou, []string{"you", "your", "yourself", "u", "ur", "tu", "tus", "usted", "vous", "toi", "ton", "ta", "du", "dich", "dir", "dein", "deine", "deinen", "voce", "ti", "te", "ты", "тебе", "тебя", "вы", "вам", "твои", "твой", "твою"}},
+	{gUrge, []string{"please", "now", "just", "and", "then", "so", "kindly", "simply", "immediately", "instead", "must", "should", "need", "want", "por", "favor", "bitte", "jetzt", "ahora", "maintenant", "ora", "agora", "пожалуйста", "теперь", "сейчас"}},
+	{gNeg, []string{"not", "never", "dont", "doesnt", "didnt", "wont", "shouldnt", "cant", "cannot", "no", "nunca", "pas", "nicht", "nie", "non", "nao", "не", "нельзя"}},
+	{gModal, []string{"may", "might", "could", "would", "will", "does", "did", "to", "sometimes", "often", "always", "why", "when", "how", "whether", "if", "tend", "tends", "likely", "models", "model", "chatbots", "llms", "attackers", "attacker", "users", "someone", "they", "it", "who", "that", "which"}},
+	{gReveal, []string{
+		"reveal", "show", "print", "display", "output", "repeat", "tell", "give", "leak", "dump", "expose", "share", "recite", "echo", "disclose", "spell", "copy", "paste", "return", "state", "list", "type", "provide", "send",
+		"muestra", "muestrame", "revela", "revelame", "dime", "ensename", "imprime", "repite", "escribe",
+		"montre", "montrez", "montremoi", "revele", "revelez", "affiche", "affichez", "donne", "donnez", "dis", "dites", "repete", "repetez", "ecris",
+		"zeige", "zeig", "zeigen", "gib", "nenne", "verrate", "wiederhole", "schreibe", "ausgeben", "gebe",
+		"mostra", "mostrami", "rivela", "rivelami", "dimmi", "ripeti", "stampa", "scrivi",
+		"mostre", "mostrar", "revele", "diga", "repita", "imprima", "escreva",
+		"покажи", "покажите", "выведи", "выведите", "раскрой", "скажи", "повтори", "напиши", "расскажи", "перечисли",
+	}},
+	{gWhat, []string{"what", "whats", "which", "que", "quelles", "quelle", "quels", "was", "welche", "quali", "quais", "какие", "какой", "каков"}},
+	{gWhatIs, []string{"is", "are", "were", "was", "es", "son", "est", "sont", "ist", "sind", "e", "sono", "sao", "были"}},
+	{gSecretAdj, []string{"system", "initial", "hidden", "secret", "original", "internal", "confidential", "developer", "full", "exact", "entire", "complete", "verbatim", "first", "pre", "base", "underlying", "private", "sistema", "systeme", "systemes", "oculto", "ocultas", "cache", "cachees", "versteckte", "versteckten", "interne", "internen", "nascoste", "nascosto", "ocultas", "системный", "системные", "системную", "системного", "скрытые", "исходные", "системе"}},
+	{gPrompt, []string{"prompt", "prompts", "instructions", "preprompt", "systemprompt", "guidelines", "directives", "rules", "configuration", "promt", "instrucciones", "indicaciones", "consignes", "anweisungen", "systemanweisungen", "istruzioni", "instrucoes", "промпт", "промта", "промпта", "инструкции", "указания", "подсказку", "правила", "instructies", "reglas", "regles", "regeln", "regole", "regras", "instruction"}},
+	{gDump, []string{"words", "text", "everything", "lines", "content", "sentences", "conversation", "tokens", "characters", "paragraph", "message", "texte", "texto", "testo", "текст", "всё"}},
+	{gPersona, []string{"dan", "stan", "dude", "antigpt", "betterdan", "evilbot", "unfiltered", "uncensored", "unrestricted", "unbound", "unlimited", "amoral", "jailbroken", "jailbreak", "unchained", "unethical", "immoral", "lawless", "freed", "liberated", "rogue"}},
+	{gMode, []string{"mode", "modus", "modo", "режим", "режиме"}},
+	{gModeAdj, []string{"developer", "dev", "god", "sudo", "admin", "administrator", "debug", "maintenance", "root", "unrestricted", "unfiltered", "jailbreak", "jailbroken", "evil", "opposite", "chaos", "dan", "superuser", "entwickler", "entwicklermodus", "desarrollador", "developpeur", "sviluppatore", "desenvolvedor", "разработчика", "бога", "отладки", "uncensored"}},
+	{gEnable, []string{"enable", "enabled", "activate", "activated", "enter", "entering", "switch", "switched", "turn", "turned", "engage", "engaged", "unlock", "unlocked", "now", "in", "into", "on", "active", "aktiviere", "activa", "activez", "attiva", "ative", "включи", "активируй"}},
+	{gRoleplay, []string{"pretend", "roleplay", "act", "acting", "imagine", "simulate", "emulate", "impersonate", "become", "behave", "persona", "character", "play", "playing", "finge", "imagina", "actua", "semblant", "spiele", "fingi", "immagina", "finja", "представь", "притворись", "играй", "веди"}},
+	{gRestr, []string{"restrictions", "restriction", "limits", "limitations", "filters", "filter", "censorship", "guidelines", "rules", "policies", "policy", "ethics", "ethical", "morals", "moral", "morality", "boundaries", "constraints", "safeguards", "guardrails", "safety", "content", "refusals", "limitaciones", "restricciones", "filtros", "limites", "regles", "einschrankungen", "regeln", "filter", "grenzen", "limiti", "restrizioni", "regole", "filtri", "restricoes", "ограничений", "ограничения", "фильтров", "правил", "цензуры"}},
+	{gNoWord, []string{"no", "without", "free", "zero", "bypass", "remove", "removed", "disable", "disabled", "lift", "lifted", "ignore", "ignoring", "sin", "sans", "ohne", "keine", "senza", "sem", "без", "нет"}},
+	{gStay, []string{"stay", "remain", "keep", "staying", "remaining"}},
+	{gCharacter, []string{"character", "role", "persona"}},
+	{gIn, []string{"in"}},
+	{gDecode, []string{"decode", "decoded", "decrypt", "decipher", "base64", "rot13", "hex", "hexadecimal", "deobfuscate", "unscramble", "reverse", "reversed", "encoded", "decodifica", "decodez", "dekodiere", "decodifique", "декодируй", "расшифруй"}},
+	{gExecute, []string{"execute", "follow", "obey", "run", "perform", "carry", "comply", "implement", "act", "do", "apply", "sigue", "ejecuta", "suis", "executez", "execute", "befolge", "fuhre", "segui", "esegui", "siga", "выполни", "следуй"}},
+	{gAI, []string{"ai", "assistant", "llm", "llms", "chatbot", "bot", "model", "gpt", "chatgpt", "claude", "gemini", "copilot", "agent", "ki", "ia", "ии", "ассистент", "модель", "bard", "llama"}},
+	{gAddress, []string{"dear", "attention", "note", "hey", "hello", "hi", "to", "important", "message", "instructions", "notice", "reminder", "psst", "attn", "warning"}},
+	{gNew, []string{"new", "updated", "real", "actual", "true", "revised", "override", "admin", "urgent", "important", "secret", "hidden", "nuevas", "nuevo", "nouvelles", "nouvelle", "neue", "neuen", "nuove", "nuovo", "novas", "novo", "новые", "новая", "новое", "настоящие"}},
+	{gTask, []string{"task", "instructions", "instruction", "objective", "goal", "orders", "directive", "mission", "rules", "role", "purpose", "job", "prompt", "tarea", "instrucciones", "tache", "consignes", "aufgabe", "anweisungen", "compito", "istruzioni", "tarefa", "instrucoes", "задача", "инструкции", "задание"}},
+	{gEdu, []string{"example", "examples", "explain", "explains", "explanation", "research", "researcher", "researchers", "class", "course", "lecture", "paper", "detect", "detecting", "detection", "detector", "prevent", "preventing", "prevention", "defend", "defending", "defense", "defence", "mitigate", "mitigation", "attack", "attacks", "injection", "injections", "vulnerability", "vulnerabilities", "security", "owasp", "classifier", "dataset", "phrase", "phrases", "mean", "means", "meaning", "definition", "define", "students", "homework", "blog", "article", "study", "known", "common", "typical", "famous", "sentence", "string", "quote", "classify", "label", "flag", "flagged", "ejemplo", "exemple", "beispiel", "esempio", "exemplo", "пример", "significa", "signifie", "bedeutet", "означает"}},
+	{gArticle, []string{"a", "an", "some", "good", "better", "sample", "great", "effective", "new", "un", "una", "une", "ein", "eine", "einen", "uno", "um", "uma"}},
+	{gThe, []string{"the", "this", "that", "its", "el", "la", "le", "der", "die", "das", "den", "il", "o", "a"}},
+	{gFrom, []string{"from", "desde", "partir", "ab", "da", "с"}},
+	{gNow, []string{"now", "ahora", "maintenant", "jetzt", "ora", "agora", "этого", "сейчас"}},
+	{gOn, []string{"on", "onwards", "onward", "forward", "en", "adelante", "an", "in", "poi", "diante"}},
+	{gAre, []string{"are", "is", "be", "re", "eres", "es", "etes", "es", "bist", "sei", "sie", "sind", "sou", "e", "est", "ist"}},
+	{gIf, []string{"if", "when", "si", "wenn", "falls", "se", "если"}},
+	{gDo, []string{"do"}},
+	{gAnything, []string{"anything"}},
+	{gCreate, []string{"write", "create", "draft", "generate", "design", "make", "craft", "improve", "optimize", "review", "build", "compose", "suggest", "help", "edit", "rewrite", "refine", "evaluate", "test", "debug", "translate"}},
+	{gSummarize, []string{"summarize", "summarise", "summarizing", "summarising", "summary", "translate", "translating", "process", "processing", "reading", "read", "parse", "parsing", "analyze", "analyse", "analyzing", "resume", "resumir", "zusammenfassen", "riassumi", "resuma", "перескажи"}},
+	{gOverrideN, []string{"override", "bypass", "overriding", "jailbreak", "injection"}},
+}
+
+// rot13Groups are the groups whose English words are also matched in ROT13,
+// so a payload like "vtaber cerivbhf vafgehpgvbaf" is read without decoding
+// every word of every prompt.
+const rot13Groups = gOverride | gPrior | gInstr | gReveal | gSecretAdj | gPrompt | gYou | gEvery | gAbove
