@@ -172,7 +172,13 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 	if cfg.RateLimitBy != "key" && cfg.RateLimitBy != "ip" {
 		fail("RATE_LIMIT_BY: want key or ip")
 	}
-	if cfg.TrustedProxyHops, err = strconv.Atoi(env("TRUSTED_PROXY_HOPS", "0")); err != nil || cfg.TrustedProxyHops < 0 || cfg.TrustedProxyHops > 10 {
+	// On Cloud Run the request arrives through Google's front end, which
+	// appends the client address to X-Forwarded-For: trust that one entry.
+	defHops := "0"
+	if getenv("K_SERVICE") != "" {
+		defHops = "1"
+	}
+	if cfg.TrustedProxyHops, err = strconv.Atoi(env("TRUSTED_PROXY_HOPS", defHops)); err != nil || cfg.TrustedProxyHops < 0 || cfg.TrustedProxyHops > 10 {
 		fail("TRUSTED_PROXY_HOPS: want an integer 0..10")
 	}
 
