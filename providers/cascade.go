@@ -3,6 +3,9 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -56,6 +59,8 @@ func (e *CascadeError) Error() string {
 		return e.Blocked.Error()
 	case e.Timeout:
 		return ErrDeadline.Error()
+	case e.Canceled:
+		return "request canceled by the client"
 	}
 	return ErrAllFailed.Error()
 }
@@ -68,6 +73,10 @@ func (e *CascadeError) Is(target error) bool {
 		return e.Blocked == nil && e.Timeout
 	case ErrAllFailed:
 		return e.Blocked == nil && !e.Timeout
+	case context.Canceled:
+		return e.Canceled
+	case context.DeadlineExceeded:
+		return e.Timeout
 	}
 	return false
 }
@@ -80,4 +89,227 @@ type CascadeConfig struct {
 	// Keys maps provider name to its key source, so that a 401/403 refreshes
 	// the key once and retries that provider (rotated secret). May be nil.
 	Keys map[string]KeySource
+}
+
+// DefaultAttemptTimeout is PROVIDER_TIMEOUT's default.
+const DefaultAttemptTimeout = 20 * time.Second
+
+// Cascade tries its providers in order until one answers. It holds no
+// per-request state and is safe for concurrent use.
+//
+// Each attempt goes through try, the one place that times, classifies and
+// records a call; same-provider retries, cool-downs and hedging (issue 6)
+// wrap it, and a streaming variant (issue 5) gets its own Stream method with
+// the same step bookkeeping, falling over only before the first byte.
+type Cascade struct {
+	providers []Provider
+	timeout   time.Duration
+	pricing   Pricing
+	keys      map[string]KeySource
+}
+
+// NewCascade copies cfg. A zero AttemptTimeout means DefaultAttemptTimeout; a
+// nil Pricing means DefaultPricing.
+func NewCascade(cfg CascadeConfig) *Cascade {
+	c := &Cascade{
+		providers: slices.Clone(cfg.Providers),
+		timeout:   cfg.AttemptTimeout,
+		pricing:   cfg.Pricing,
+		keys:      maps.Clone(cfg.Keys),
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultAttemptTimeout
+	}
+	if c.pricing == nil {
+		c.pricing = DefaultPricing()
+	}
+	return c
+}
+
+// Providers returns the providers in cascade order (a copy).
+func (c *Cascade) Providers() []Provider { return slices.Clone(c.providers) }
+
+// ModelSwitcher is a provider that can call another model of its own
+// (Gemini and every OpenAI-compatible provider are).
+type ModelSwitcher interface {
+	WithModel(model string) Provider
+}
+
+// Errors from Prefer.
+var (
+	ErrUnknownProvider = errors.New("provider not configured")
+	ErrFixedModel      = errors.New("provider cannot switch models")
+)
+
+// Prefer returns a cascade that tries provider name with model first and
+// then the configured order (including name's configured model). An empty
+// model, or the configured one, just moves that provider to the front. The
+// model string is passed to the provider as is: whether a client may name
+// any model is the caller's policy to enforce.
+func (c *Cascade) Prefer(name, model string) (*Cascade, error) {
+	i := slices.IndexFunc(c.providers, func(p Provider) bool { return p.Name() == name })
+	if i < 0 {
+		return nil, ErrUnknownProvider
+	}
+	p := c.providers[i]
+	order := make([]Provider, 0, len(c.providers)+1)
+	if model == "" || model == p.Model() {
+		order = append(order, p)
+		order = append(order, c.providers[:i]...)
+		order = append(order, c.providers[i+1:]...)
+	} else {
+		ms, ok := p.(ModelSwitcher)
+		if !ok {
+			return nil, ErrFixedModel
+		}
+		order = append(order, ms.WithModel(model))
+		order = append(order, c.providers...)
+	}
+	cp := *c
+	cp.providers = order
+	return &cp, nil
+}
+
+// Pricing returns the table used for CostUSD.
+func (c *Cascade) Pricing() Pricing { return c.pricing }
+
+// Complete runs req through the providers in order. The overall deadline is
+// ctx's; each attempt is further bounded by the attempt timeout. Every
+// failure is a *CascadeError carrying the steps tried.
+func (c *Cascade) Complete(ctx context.Context, req Request) (*Result, error) {
+	steps := make([]Step, 0, len(c.providers)+1)
+	for _, p := range c.providers {
+		if ctx.Err() != nil {
+			return nil, stopped(ctx, steps)
+		}
+		resp, err := c.attempt(ctx, p, req, &steps)
+		if err == nil {
+			return &Result{
+				Response: resp,
+				Provider: p.Name(),
+				Model:    p.Model(),
+				Steps:    steps,
+				CostUSD:  c.pricing.Cost(p.Name(), p.Model(), resp.Usage),
+			}, nil
+		}
+		if ctx.Err() != nil {
+			return nil, stopped(ctx, steps)
+		}
+		// A provider's own safety block is a verdict on the prompt, not an
+		// outage: asking the next provider would be shopping for a yes.
+		if pe, ok := errors.AsType[*Error](err); ok && pe.Kind == KindSafety {
+			return nil, &CascadeError{Steps: steps, Blocked: pe}
+		}
+	}
+	return nil, &CascadeError{Steps: steps}
+}
+
+// attempt is one provider's turn: a call, and after a refused key one more
+// call if re-reading the key found a new one (a rotated secret).
+func (c *Cascade) attempt(ctx context.Context, p Provider, req Request, steps *[]Step) (*Response, error) {
+	ks := c.keys[p.Name()]
+	var used string
+	var usedErr error
+	if ks != nil {
+		// The key the provider is about to use (a cached read), to tell a
+		// rotated secret from the same refused one after a 401/403.
+		used, usedErr = ks.Key(ctx)
+	}
+	resp, err := c.try(ctx, p, req, steps)
+	if err == nil || ctx.Err() != nil || ks == nil {
+		return resp, err
+	}
+	if pe, ok := errors.AsType[*Error](err); !ok || pe.Kind != KindAuth {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	fresh, rerr := ks.Refresh(rctx)
+	cancel()
+	if rerr != nil || fresh == "" || (usedErr == nil && fresh == used) {
+		return nil, err
+	}
+	return c.try(ctx, p, req, steps)
+}
+
+// try makes one bounded call and records its step.
+func (c *Cascade) try(ctx context.Context, p Provider, req Request, steps *[]Step) (*Response, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	start := time.Now()
+	resp, err := p.Complete(actx, req)
+	latency := time.Since(start)
+	// Only an attempt deadline of our own counts as "timeout after"; the
+	// caller's deadline or cancellation is reported as such.
+	attemptExpired := errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	cancel()
+	if err == nil && resp == nil {
+		err = &Error{Provider: p.Name(), Kind: KindEmpty, Message: "empty response"}
+	}
+
+	step := Step{Provider: p.Name(), Model: p.Model(), Status: StepSuccess, LatencyMS: latency.Milliseconds()}
+	if err != nil {
+		var reason string
+		step.Status, reason = c.classify(ctx, err, attemptExpired)
+		step.Reason = &reason
+	}
+	*steps = append(*steps, step)
+	return resp, err
+}
+
+// classify gives a failed attempt's step status and a reason safe to show.
+func (c *Cascade) classify(ctx context.Context, err error, attemptExpired bool) (string, string) {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return StepFailed, "canceled by client"
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return StepTimeout, "request deadline exceeded"
+	case attemptExpired:
+		return StepTimeout, fmt.Sprintf("timeout after %s", c.timeout)
+	}
+	pe, ok := errors.AsType[*Error](err)
+	if !ok {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return StepTimeout, "timeout"
+		}
+		// A foreign error's text is unknown territory: never echo it.
+		return StepFailed, "provider error"
+	}
+	if pe.Kind == KindTimeout {
+		return StepTimeout, "timeout"
+	}
+	return StepFailed, Reason(pe)
+}
+
+// Reason is the short, client-safe description of a provider failure used in
+// cascade_path.
+func Reason(e *Error) string {
+	if e.Message != "" {
+		return e.Message
+	}
+	switch e.Kind {
+	case KindNetwork:
+		return "network error"
+	case KindTimeout:
+		return "timeout"
+	case KindStatus, KindAuth:
+		return statusMessage(e.Status, e.Code)
+	case KindBody:
+		return "error in response body"
+	case KindMalformed:
+		return "malformed response"
+	case KindEmpty:
+		return "empty response"
+	case KindSafety:
+		return ErrSafetyBlocked.Error()
+	case KindCanceled:
+		return "canceled by client"
+	}
+	return "provider error"
+}
+
+// stopped is the error for a caller context that ended the cascade.
+func stopped(ctx context.Context, steps []Step) *CascadeError {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return &CascadeError{Steps: steps, Canceled: true}
+	}
+	return &CascadeError{Steps: steps, Timeout: true}
 }
