@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -27,6 +28,7 @@ type ProviderConfig struct {
 	Model   string
 	KeyVar  string // environment variable holding the key (or its reference)
 	Active  bool
+	Custom  bool // an OpenAI-compatible endpoint added by CUSTOM_PROVIDERS
 }
 
 // Config is the validated configuration of one instance.
@@ -37,8 +39,9 @@ type Config struct {
 	Providers   []ProviderConfig // in PROVIDER_ORDER; inactive ones included for /providers
 	Order       []string
 
-	ProviderTimeout time.Duration
-	RequestTimeout  time.Duration
+	ProviderTimeout   time.Duration
+	RequestTimeout    time.Duration
+	StreamIdleTimeout time.Duration
 
 	RateLimit        ratelimit.Spec
 	RateLimitBy      string // "key" or "ip"
@@ -65,8 +68,20 @@ type LoadOptions struct {
 	Backends map[string]secrets.Backend // secret backends by scheme ("sm", "awssm")
 }
 
-// secretVars may hold sm:// or awssm:// references.
-var secretVars = []string{"SERVICE_API_KEY", "GEMINI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY", "LAKERA_API_KEY"}
+// builtinProviders are the providers the gateway knows by name, in the
+// default cascade order. Each is configured by NAME_API_KEY, NAME_MODEL and
+// NAME_BASE_URL, and is active when its key is set.
+var builtinProviders = []struct{ name, baseURL, model string }{
+	{"gemini", "https://generativelanguage.googleapis.com", providers.DefaultGeminiModel},
+	{"groq", "https://api.groq.com/openai/v1", providers.DefaultGroqModel},
+	{"openrouter", "https://openrouter.ai/api/v1", providers.DefaultOpenRouterModel},
+	{"openai", "https://api.openai.com/v1", providers.DefaultOpenAIModel},
+	{"anthropic", "https://api.anthropic.com", providers.DefaultAnthropicModel},
+}
+
+// defaultOrder keeps the original service's cascade; openai and anthropic
+// join it only when PROVIDER_ORDER names them or their key is set.
+const defaultOrder = "gemini,groq,openrouter,openai,anthropic"
 
 // LoadConfig reads and validates configuration. Every error is one line that
 // names the variable and never its value.
@@ -86,10 +101,46 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 	if err != nil {
 		return nil, fmt.Errorf("SECRET_CACHE_TTL: %w", err)
 	}
+	// Custom OpenAI-compatible providers: a name, base URL, model, optional
+	// key and price, and no code.
+	custom := splitList(strings.ToLower(env("CUSTOM_PROVIDERS", "")))
+	var provs []ProviderConfig
+	for _, bp := range builtinProviders {
+		up := strings.ToUpper(bp.name)
+		provs = append(provs, ProviderConfig{Name: bp.name, KeyVar: up + "_API_KEY",
+			BaseURL: env(up+"_BASE_URL", bp.baseURL), Model: env(up+"_MODEL", bp.model)})
+	}
+	for _, name := range custom {
+		if !validProviderName(name) || slices.ContainsFunc(provs, func(p ProviderConfig) bool { return p.Name == name }) {
+			fail("CUSTOM_PROVIDERS: %q is not a usable name (lower-case letters, digits, '-' or '_'; not a built-in provider)", name)
+			continue
+		}
+		up := envName(name)
+		pc := ProviderConfig{Name: name, KeyVar: up + "_API_KEY", BaseURL: env(up+"_BASE_URL", ""), Model: env(up+"_MODEL", ""), Custom: true}
+		if pc.BaseURL == "" || pc.Model == "" {
+			fail("%s_BASE_URL and %s_MODEL: both are required for custom provider %q", up, up, name)
+		}
+		if in, out := env(up+"_PRICE_INPUT", ""), env(up+"_PRICE_OUTPUT", ""); in != "" || out != "" {
+			pi, err1 := strconv.ParseFloat(in, 64)
+			po, err2 := strconv.ParseFloat(out, 64)
+			if err1 != nil || err2 != nil || pi < 0 || po < 0 {
+				fail("%s_PRICE_INPUT and %s_PRICE_OUTPUT: want two non-negative numbers (USD per million tokens)", up, up)
+			} else {
+				cfg.Pricing[providers.Key(name, pc.Model)] = providers.Price{InputPerMTok: pi, OutputPerMTok: po}
+			}
+		}
+		provs = append(provs, pc)
+	}
+
 	raw := map[string]string{}
-	for _, name := range secretVars {
+	for _, name := range []string{"SERVICE_API_KEY", "LAKERA_API_KEY"} {
 		if v := env(name, ""); v != "" {
 			raw[name] = v
+		}
+	}
+	for _, p := range provs {
+		if v := env(p.KeyVar, ""); v != "" {
+			raw[p.KeyVar] = v
 		}
 	}
 	cfg.Secrets = secrets.NewSet(opts.Backends, ttl)
@@ -97,29 +148,22 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 		return nil, err
 	}
 
-	cfg.Providers = []ProviderConfig{
-		{Name: "gemini", KeyVar: "GEMINI_API_KEY",
-			BaseURL: env("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com"),
-			Model:   env("GEMINI_MODEL", providers.DefaultGeminiModel)},
-		{Name: "groq", KeyVar: "GROQ_API_KEY",
-			BaseURL: env("GROQ_BASE_URL", "https://api.groq.com/openai/v1"),
-			Model:   env("GROQ_MODEL", providers.DefaultGroqModel)},
-		{Name: "openrouter", KeyVar: "OPENROUTER_API_KEY",
-			BaseURL: env("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1"),
-			Model:   env("OPENROUTER_MODEL", providers.DefaultOpenRouterModel)},
-	}
 	byName := map[string]*ProviderConfig{}
-	for i := range cfg.Providers {
-		p := &cfg.Providers[i]
-		p.Active = raw[p.KeyVar] != ""
+	for i := range provs {
+		p := &provs[i]
+		// A custom provider (a local Ollama, say) may need no key at all.
+		p.Active = raw[p.KeyVar] != "" || (p.Custom && p.BaseURL != "" && p.Model != "")
 		byName[p.Name] = p
-		if err := checkURL(p.BaseURL); err != nil {
-			fail("%s_BASE_URL: %v", strings.ToUpper(p.Name), err)
+		if p.BaseURL != "" {
+			if err := checkURL(p.BaseURL); err != nil {
+				fail("%s_BASE_URL: %v", envName(p.Name), err)
+			}
 		}
 	}
-	for _, name := range splitList(env("PROVIDER_ORDER", "gemini,groq,openrouter")) {
+	order := env("PROVIDER_ORDER", defaultOrder+","+strings.Join(custom, ","))
+	for _, name := range splitList(strings.ToLower(order)) {
 		if byName[name] == nil {
-			fail("PROVIDER_ORDER: unknown provider %q (known: gemini, groq, openrouter)", name)
+			fail("PROVIDER_ORDER: unknown provider %q (known: %s)", name, strings.Join(slices.Collect(maps.Keys(byName)), ", "))
 			continue
 		}
 		if !slices.Contains(cfg.Order, name) {
@@ -127,22 +171,20 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 		}
 	}
 	// Providers left out of PROVIDER_ORDER are listed but never called.
-	var ordered []ProviderConfig
 	for _, name := range cfg.Order {
-		ordered = append(ordered, *byName[name])
+		cfg.Providers = append(cfg.Providers, *byName[name])
 	}
-	for _, p := range cfg.Providers {
+	for _, p := range provs {
 		if !slices.Contains(cfg.Order, p.Name) {
 			p.Active = false
-			ordered = append(ordered, p)
+			cfg.Providers = append(cfg.Providers, p)
 		}
 	}
-	cfg.Providers = ordered
-	anyActive := slices.ContainsFunc(cfg.Providers, func(p ProviderConfig) bool { return p.Active })
-	if !anyActive && !opts.Demo {
+	cfg.Order = slices.DeleteFunc(cfg.Order, func(n string) bool { return !byName[n].Active })
+	if len(cfg.Order) == 0 && !opts.Demo {
 		return nil, ErrNoProvider
 	}
-	if !anyActive {
+	if len(cfg.Order) == 0 {
 		cfg.Order = []string{"demo"}
 		cfg.Providers = append([]ProviderConfig{{Name: "demo", Model: providers.DemoModel, Active: true}}, cfg.Providers...)
 	}
@@ -161,6 +203,9 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 	}
 	if cfg.RequestTimeout, err = parseDuration(env("REQUEST_TIMEOUT", "60s")); err != nil {
 		fail("REQUEST_TIMEOUT: %v", err)
+	}
+	if cfg.StreamIdleTimeout, err = parseDuration(env("STREAM_IDLE_TIMEOUT", "30s")); err != nil {
+		fail("STREAM_IDLE_TIMEOUT: %v", err)
 	}
 	if cfg.RateLimit, err = ratelimit.ParseSpec(env("RATE_LIMIT", "10/minute")); err != nil {
 		fail("RATE_LIMIT: %v", err)
@@ -209,7 +254,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 	if raw["LAKERA_API_KEY"] != "" {
 		defSafety = "lakera"
 	}
-	order, err := safety.ParseOrder(env("SAFETY_CHECK", defSafety))
+	safetyOrder, err := safety.ParseOrder(env("SAFETY_CHECK", defSafety))
 	if err != nil {
 		fail("%v", err)
 	}
@@ -225,7 +270,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 	if err := checkURL(lakeraURL); err != nil {
 		fail("LAKERA_BASE_URL: %v", err)
 	}
-	for _, o := range order {
+	for _, o := range safetyOrder {
 		if o == "gemini" && raw["GEMINI_API_KEY"] == "" {
 			fail("SAFETY_CHECK: gemini needs GEMINI_API_KEY")
 		}
@@ -234,7 +279,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 		}
 	}
 	cfg.Safety = safety.Config{
-		Order:           order,
+		Order:           safetyOrder,
 		Threshold:       threshold,
 		FailClosed:      failMode == "closed",
 		GeminiBaseURL:   byName["gemini"].BaseURL,
@@ -311,4 +356,21 @@ func checkURL(s string) error {
 		return errors.New("must not carry credentials or a query")
 	}
 	return nil
+}
+
+func validProviderName(s string) bool {
+	if s == "" || len(s) > 32 || s == "demo" || s == "auto" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// envName is a provider's variable prefix: "my-llm" → "MY_LLM".
+func envName(name string) string {
+	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }

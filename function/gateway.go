@@ -13,7 +13,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/llm-secure-gateway/gateway/function/guard"
@@ -110,6 +109,15 @@ func buildProviders(cfg *Config, client *http.Client) ([]providers.Provider, map
 			ps = append(ps, providers.NewOpenRouter(providers.OpenAIConfig{
 				Name: "openrouter", BaseURL: p.BaseURL, Model: p.Model, Key: key, HTTPClient: client,
 				Headers: map[string]string{"HTTP-Referer": cfg.OpenRouterRef, "X-OpenRouter-Title": cfg.OpenRouterTitle, "X-Title": cfg.OpenRouterTitle}}))
+		case "openai":
+			ps = append(ps, providers.NewOpenAI(providers.OpenAIConfig{
+				Name: "openai", BaseURL: p.BaseURL, Model: p.Model, Key: key, HTTPClient: client}))
+		case "anthropic":
+			ps = append(ps, providers.NewAnthropic(providers.AnthropicConfig{
+				BaseURL: p.BaseURL, Model: p.Model, Key: key, HTTPClient: client}))
+		default: // CUSTOM_PROVIDERS: any OpenAI-compatible endpoint
+			ps = append(ps, providers.NewOpenAICompatible(providers.OpenAIConfig{
+				Name: p.Name, BaseURL: p.BaseURL, Model: p.Model, Key: key, HTTPClient: client}))
 		}
 	}
 	return ps, keys
@@ -226,18 +234,23 @@ func (w *statusWriter) status() int {
 // readBody reads at most MaxBodyBytes. It answers 413 itself and returns
 // false when the body is larger.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	return readBodyWith(w, r, func(status int, msg string) { writeDetail(w, r, status, msg) })
+}
+
+// readBodyWith is readBody with the route's own error shape.
+func readBodyWith(w http.ResponseWriter, r *http.Request, fail func(status int, msg string)) ([]byte, bool) {
+	const tooLarge = "Request body too large: the limit is 65536 bytes"
 	if r.ContentLength > MaxBodyBytes {
-		writeDetail(w, r, http.StatusRequestEntityTooLarge, "Request body too large: the limit is "+strconv.Itoa(MaxBodyBytes)+" bytes")
+		fail(http.StatusRequestEntityTooLarge, tooLarge)
 		return nil, false
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeDetail(w, r, http.StatusRequestEntityTooLarge, "Request body too large: the limit is "+strconv.Itoa(MaxBodyBytes)+" bytes")
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			fail(http.StatusRequestEntityTooLarge, tooLarge)
 			return nil, false
 		}
-		writeDetail(w, r, http.StatusBadRequest, "Could not read the request body")
+		fail(http.StatusBadRequest, "Could not read the request body")
 		return nil, false
 	}
 	return data, true
@@ -245,4 +258,4 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
 
-func lowerASCII(s string) string { return strings.ToLower(s) }
+func itoa(i int) string { return strconv.Itoa(i) }

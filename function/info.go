@@ -13,29 +13,14 @@ func (g *Gateway) routesSetup() {
 	g.handle("POST", "/query", g.query)
 	g.handle("GET", "/providers", g.providersInfo)
 	g.handle("GET", "/metrics", g.metricsInfo)
+	g.handle("POST", "/v1/chat/completions", g.chatCompletions)
+	g.handle("GET", "/v1/models", g.models)
 	g.handle("POST", "/check-toxicity", g.checkToxicity)
 	g.handle("POST", "/batch/security", g.batchSecurity)
 	g.handle("POST", "/batch/resilience", g.batchResilience)
-	g.handle("GET", "/{$}", page("text/html; charset=utf-8", web.Dashboard()))
-	g.handle("GET", "/docs", page("text/html; charset=utf-8", web.Docs()))
-	g.handle("GET", "/openapi.json", page("application/json", web.OpenAPI()))
-}
-
-// page serves an embedded asset. The pages hold no key and load nothing
-// from elsewhere, which the CSP says too.
-func page(contentType string, body []byte) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", contentType)
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Content-Type-Options", "nosniff")
-		if contentType != "application/json" {
-			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Referrer-Policy", "no-referrer")
-		}
-		_, _ = w.Write(body)
-	}
+	g.handle("GET", "/{$}", web.DashboardHandler().ServeHTTP)
+	g.handle("GET", "/docs", web.DocsHandler().ServeHTTP)
+	g.handle("GET", "/openapi.json", web.OpenAPIHandler().ServeHTTP)
 }
 
 type healthResponse struct {

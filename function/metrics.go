@@ -118,8 +118,8 @@ func (m *metrics) snapshot() metricsSnapshot {
 		UptimeSeconds:    float64(time.Since(m.started).Milliseconds()) / 1000,
 		Scope:            "instance: counters cover only the instance that answered, since it started",
 		RequestsTotal:    m.requests,
-		RequestsByRoute:  maps(m.byRoute),
-		ResponsesByCode:  maps(m.byStatus),
+		RequestsByRoute:  cloneCounts(m.byRoute),
+		ResponsesByCode:  cloneCounts(m.byStatus),
 		BlockedTotal:     m.blocked,
 		RateLimitedTotal: m.rateLimited,
 		AuthFailures:     m.authFailures,
@@ -141,7 +141,7 @@ func (m *metrics) snapshot() metricsSnapshot {
 	return s
 }
 
-func maps(m map[string]int64) map[string]int64 {
+func cloneCounts(m map[string]int64) map[string]int64 {
 	out := make(map[string]int64, len(m))
 	for k, v := range m {
 		out[k] = v

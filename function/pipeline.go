@@ -130,16 +130,18 @@ type outcome struct {
 // beside it. A flagged verdict cancels the provider call at once; a clean
 // one adds no latency unless it is slower than the provider.
 func (g *Gateway) complete(ctx context.Context, req providers.Request) outcome {
+	return g.completeWith(ctx, g.cascade, req)
+}
+
+// completeWith is complete over a given cascade (a pinned model's).
+func (g *Gateway) completeWith(ctx context.Context, cascade *providers.Cascade, req providers.Request) outcome {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RequestTimeout)
 	defer cancel()
 	if !g.safety.Enabled() {
-		res, err := g.cascade.Complete(ctx, req)
+		res, err := cascade.Complete(ctx, req)
 		return outcome{result: res, err: err}
 	}
-	msgs := make([]safety.Message, len(req.Messages))
-	for i, m := range req.Messages {
-		msgs[i] = safety.Message{Role: m.Role, Content: m.Content}
-	}
+	msgs := safetyMessages(req)
 	cctx, ccancel := context.WithCancel(ctx)
 	defer ccancel()
 	type cascadeDone struct {
@@ -149,7 +151,7 @@ func (g *Gateway) complete(ctx context.Context, req providers.Request) outcome {
 	cascadeCh := make(chan cascadeDone, 1)
 	safetyCh := make(chan safety.Verdict, 1)
 	go func() {
-		res, err := g.cascade.Complete(cctx, req)
+		res, err := cascade.Complete(cctx, req)
 		cascadeCh <- cascadeDone{res, err}
 	}()
 	go func() {

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"github.com/go-playground/validator/v10"
 	"reflect"
 	"strings"
 )
@@ -27,4 +28,25 @@ func sanitizeJSONError(err error) string {
 		return "Unexpected end of input"
 	}
 	return "Invalid JSON"
+}
+
+type validatorErrors = validator.ValidationErrors
+
+// describe words a validator failure for an OpenAI-style message.
+func describe(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "min":
+		if fe.Kind() == reflect.Slice || fe.Kind() == reflect.String {
+			return "expected at least " + fe.Param() + " items/characters"
+		}
+		return "expected a value >= " + fe.Param()
+	case "max":
+		if fe.Kind() == reflect.Slice || fe.Kind() == reflect.String {
+			return "expected at most " + fe.Param() + " items/characters"
+		}
+		return "expected a value <= " + fe.Param()
+	case "oneof":
+		return "expected one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	}
+	return "invalid value"
 }

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -89,6 +90,34 @@ type CascadeConfig struct {
 	// Keys maps provider name to its key source, so that a 401/403 refreshes
 	// the key once and retries that provider (rotated secret). May be nil.
 	Keys map[string]KeySource
+
+	// RetryMax is how many times a provider is asked again after a
+	// retryable failure (429, 408, 409, 5xx, network, timeout) before the
+	// cascade falls over (RETRY_MAX, default 0: off). With retries on, each
+	// provider's turn may use at most its share of the request's remaining
+	// deadline, so the last one still gets a fair try.
+	RetryMax int
+	// RetryBackoff is the first retry's wait before jitter, doubling per
+	// retry up to 4s; a provider's Retry-After wins when longer
+	// (RETRY_BACKOFF, default 250ms).
+	RetryBackoff time.Duration
+
+	// CooldownAfter consecutive retryable failures put a provider to cool
+	// down on this instance: skipped for CooldownBase, doubling per trip up
+	// to CooldownMax (or the provider's Retry-After if longer), then probed
+	// by one request (COOLDOWN_AFTER default 5, negative: off;
+	// COOLDOWN_BASE default 5s; COOLDOWN_MAX default 2m).
+	CooldownAfter int
+	CooldownBase  time.Duration
+	CooldownMax   time.Duration
+
+	// HedgeAfter, when positive, starts the next provider too if the
+	// current one has not answered after this long; the first good answer
+	// wins and the other call is canceled (HEDGE_AFTER, default 0: off).
+	HedgeAfter time.Duration
+
+	// Now is the clock cool-downs read (tests); nil means time.Now.
+	Now func() time.Time
 }
 
 // DefaultAttemptTimeout is PROVIDER_TIMEOUT's default.
@@ -106,6 +135,16 @@ type Cascade struct {
 	timeout   time.Duration
 	pricing   Pricing
 	keys      map[string]KeySource
+
+	retryMax        int
+	retryBackoff    time.Duration
+	retryBackoffMax time.Duration
+	hedgeAfter      time.Duration
+
+	// breakers is shared with every cascade Prefer derives; brk is this
+	// cascade's breaker per provider, in order (nil entries: cool-downs off).
+	breakers *breakers
+	brk      []*breaker
 }
 
 // NewCascade copies cfg. A zero AttemptTimeout means DefaultAttemptTimeout; a
@@ -123,6 +162,23 @@ func NewCascade(cfg CascadeConfig) *Cascade {
 	if c.pricing == nil {
 		c.pricing = DefaultPricing()
 	}
+	c.retryMax = max(cfg.RetryMax, 0)
+	c.retryBackoff = cmp.Or(max(cfg.RetryBackoff, 0), DefaultRetryBackoff)
+	c.retryBackoffMax = max(DefaultRetryBackoffMax, c.retryBackoff)
+	c.hedgeAfter = max(cfg.HedgeAfter, 0)
+	bs := &breakers{
+		threshold: cmp.Or(cfg.CooldownAfter, DefaultCooldownAfter),
+		base:      cmp.Or(max(cfg.CooldownBase, 0), DefaultCooldownBase),
+		max:       cmp.Or(max(cfg.CooldownMax, 0), DefaultCooldownMax),
+		now:       cfg.Now,
+		m:         map[string]*breaker{},
+	}
+	bs.max = max(bs.max, bs.base)
+	if bs.now == nil {
+		bs.now = time.Now
+	}
+	c.breakers = bs
+	c.brk = bs.forAll(c.providers)
 	return c
 }
 
@@ -167,6 +223,7 @@ func (c *Cascade) Prefer(name, model string) (*Cascade, error) {
 	}
 	cp := *c
 	cp.providers = order
+	cp.brk = c.breakers.forAll(order)
 	return &cp, nil
 }
 
@@ -177,20 +234,20 @@ func (c *Cascade) Pricing() Pricing { return c.pricing }
 // ctx's; each attempt is further bounded by the attempt timeout. Every
 // failure is a *CascadeError carrying the steps tried.
 func (c *Cascade) Complete(ctx context.Context, req Request) (*Result, error) {
+	if c.hedgeAfter > 0 && len(c.providers) > 1 {
+		return c.hedged(ctx, req)
+	}
 	steps := make([]Step, 0, len(c.providers)+1)
-	for _, p := range c.providers {
+	for i, p := range c.providers {
 		if ctx.Err() != nil {
 			return nil, stopped(ctx, steps)
 		}
-		resp, err := c.attempt(ctx, p, req, &steps)
+		resp, err := c.turn(ctx, i, req, &steps, c.usableFrom(i))
+		if errors.Is(err, errCooling) {
+			continue
+		}
 		if err == nil {
-			return &Result{
-				Response: resp,
-				Provider: p.Name(),
-				Model:    p.Model(),
-				Steps:    steps,
-				CostUSD:  c.pricing.Cost(p.Name(), p.Model(), resp.Usage),
-			}, nil
+			return c.result(p, resp, steps), nil
 		}
 		if ctx.Err() != nil {
 			return nil, stopped(ctx, steps)
@@ -204,7 +261,34 @@ func (c *Cascade) Complete(ctx context.Context, req Request) (*Result, error) {
 	return nil, &CascadeError{Steps: steps}
 }
 
-// attempt is one provider's turn: a call, and after a refused key one more
+// result is a successful outcome. Token counts come from the upstream
+// body: a negative one (a broken or hostile upstream) is clamped to zero so
+// that it can never make a negative cost.
+func (c *Cascade) result(p Provider, resp *Response, steps []Step) *Result {
+	u := &resp.Usage
+	u.PromptTokens, u.CompletionTokens, u.TotalTokens = max(u.PromptTokens, 0), max(u.CompletionTokens, 0), max(u.TotalTokens, 0)
+	return &Result{Response: resp, Provider: p.Name(), Model: p.Model(), Steps: steps,
+		CostUSD: c.pricing.Cost(p.Name(), p.Model(), resp.Usage)}
+}
+
+// usableFrom counts the providers from i on that are not cooling down (at
+// least 1), for the deadline share. Only retries use it.
+func (c *Cascade) usableFrom(i int) int {
+	if c.retryMax == 0 {
+		return 1
+	}
+	n := 0
+	for j := i; j < len(c.providers); j++ {
+		if b := c.breakerAt(j); b == nil {
+			n++
+		} else if ok, _ := b.peek(); ok {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+// attempt is one call to a provider, and after a refused key one more
 // call if re-reading the key found a new one (a rotated secret).
 func (c *Cascade) attempt(ctx context.Context, p Provider, req Request, steps *[]Step) (*Response, error) {
 	ks := c.keys[p.Name()]

@@ -109,6 +109,23 @@ func NewGroq(cfg OpenAIConfig) *OpenAICompatible {
 	return newOpenAI(cfg, cfg.ReasoningEffort == "")
 }
 
+// OpenAI's own endpoint through the same client. The default model is a
+// small, cheap one; like every model name it is configuration (OPENAI_MODEL).
+const (
+	NameOpenAI           = "openai"
+	DefaultOpenAIBaseURL = "https://api.openai.com/v1"
+	DefaultOpenAIModel   = "gpt-4o-mini"
+)
+
+// NewOpenAI fills OpenAI's defaults into cfg's empty fields.
+func NewOpenAI(cfg OpenAIConfig) *OpenAICompatible {
+	cfg.Name = cmp.Or(cfg.Name, NameOpenAI)
+	cfg.BaseURL = cmp.Or(cfg.BaseURL, DefaultOpenAIBaseURL)
+	cfg.Model = cmp.Or(cfg.Model, DefaultOpenAIModel)
+	cfg.MaxTokensField = cmp.Or(cfg.MaxTokensField, MaxCompletionTokensField)
+	return newOpenAI(cfg, cfg.ReasoningEffort == "")
+}
+
 // NewOpenRouter fills OpenRouter's defaults, including the attribution
 // headers, into cfg's empty fields. cfg.Headers is not modified.
 func NewOpenRouter(cfg OpenAIConfig) *OpenAICompatible {

@@ -1,14 +1,52 @@
-// Package guard scans text for prompt injection, PII, secrets and command
-// injection before it reaches a provider, and after it comes back.
+// Package guard scans text for prompt injection, PII, secrets and SQL/shell
+// injection before it reaches a provider, and provider answers on the way
+// back.
+//
+// Use: build one Guard at cold start (New compiles the vocabulary and the
+// look-alike tables, a few milliseconds) and share it; it is safe for
+// concurrent use. Per request:
+//
+//	v := g.Scan(messages...)            // one verdict for the whole chat
+//	if v.Blocked { 422 with v.Categories, v.PIITypes }
+//	send v.Redacted to the provider     // placeholders when PIIAction is redact
+//	out, ov := g.ScanOutput(answer, confidential)
+//	if ov.Leaked { do not forward }
+//	if PII_RESTORE { out = guard.Restore(out, v.Placeholders) }
+//
+// ScanOutput comes before Restore: its redaction tokens ([REDACTED_EMAIL])
+// differ from the input placeholders ([EMAIL_1]), so the user's own values
+// are restored and nothing new the model produced is.
+//
+// How injection is scored: the text is folded (NFKC, TR39 confusables,
+// invisible characters removed, leetspeak, case, separators; see
+// normalize.go) into words; words are looked up in a vocabulary of roles
+// ("override verb", "instruction noun", "you") in eight languages; rules
+// combine roles by word distance into weighted signals, discounted when the
+// wording describes rather than commands (negated, after a modal, quoted in a
+// question about security) and raised when it was hidden (split, joined,
+// ROT13, look-alikes). Base64, hex, percent and HTML escapes, Unicode tag
+// characters and HTML/markdown comments are decoded and scored again. The
+// score is a noisy-OR of the strongest signal of each kind. Only Go's
+// linear-time regexp is used, and only on short windows around candidates.
+//
+// PII and secrets are found in the original text (offsets are needed for
+// redaction) and validated: Luhn, IBAN mod-97, SSA area rules, ITIN/EIN
+// ranges, libphonenumber, net/netip; credentials by issuer prefix and shape
+// (after gitleaks' rule families); generic keys only when assigned to a
+// credential-like name with a value random enough to be one.
+//
+// Not covered: instructions split across separate messages, images, and
+// paraphrases that use none of the vocabulary. The AI-safety classifier
+// (Gemini, Lakera) is the second line for those.
 package guard
 
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Action is what the guard does with PII and secrets it finds.
@@ -55,7 +93,19 @@ var ErrConfig = errors.New("guard: invalid config")
 
 // Guard holds compiled detectors; it is safe for concurrent use.
 type Guard struct {
-	cfg Config
+	cfg  Config
+	ft   foldTable
+	trie *wordTrie
+	typo typoIndex
+	pool sync.Pool // *scratch: scans reuse their buffers
+}
+
+// scratch is the per-scan working memory.
+type scratch struct {
+	fold, innerFold foldState
+	inj, innerInj   injState
+	raw             rawState
+	dec             []byte
 }
 
 // New validates cfg and compiles the detectors once, at cold start.
@@ -73,158 +123,191 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.InjectionThreshold < 0 || cfg.InjectionThreshold > 1 {
 		return nil, fmt.Errorf("%w: injection threshold %v outside 0..1", ErrConfig, cfg.InjectionThreshold)
 	}
-	return &Guard{cfg: cfg}, nil
+	g := &Guard{cfg: cfg, ft: newFoldTable()}
+	t, err := buildTrie(g.ft)
+	if err != nil {
+		return nil, err
+	}
+	g.trie = t
+	g.typo = buildTypoIndex(g.ft)
+	g.pool.New = func() any { return new(scratch) }
+	return g, nil
 }
 
 // Config returns the effective configuration (defaults filled in).
 func (g *Guard) Config() Config { return g.cfg }
 
 // Verdict is the input guard's decision over all texts of one request.
+// Slices and PIIMatches are never nil, so they encode as [] and {}.
 type Verdict struct {
-	Blocked           bool
+	// Blocked: injection (when enabled) at or above the threshold, SQL or
+	// shell injection, or PII/secrets with PIIAction block.
+	Blocked bool
+	// Categories found, sorted: prompt_injection, pii, secrets,
+	// sql_injection, command_injection. PII and secrets are listed even when
+	// redacted or allowed; Blocked says whether the request may go on.
 	Categories        []string
 	InjectionDetected bool
-	Score             float64
-	PIITypes          []string
-	PIIMatches        map[string]int
-	Redacted          []string
-	Placeholders      map[string]string
-}
-
-// OutputVerdict describes what ScanOutput found in a provider answer.
-type OutputVerdict struct {
-	// Leaked is true when the answer repeats a confidential string (or a
-	// long enough part of it); the caller should not forward the answer.
-	Leaked     bool
-	Categories []string
+	// Score is the injection score 0..1 (the highest over the texts).
+	Score float64
+	// PIITypes are SPEC.md's type names (secrets included), sorted.
 	PIITypes   []string
-	PIIMatches map[string]int
+	PIIMatches map[string]int // type → occurrences
+	// Redacted has one entry per input text: with PIIAction redact the text
+	// with [TYPE_N] placeholders, otherwise the input unchanged.
+	Redacted []string
+	// Placeholders maps "[EMAIL_1]" to the original value (PIIAction redact
+	// only, else nil); keep it for Restore, never log it.
+	Placeholders map[string]string
 }
 
-var (
-	baseInjection = regexp.MustCompile(`(?i)ignore\s+(all\s+)?(the\s+)?(previous|prior|above)\s+(instructions|rules|prompts?)|disregard\s+(all\s+)?(the\s+)?(previous|prior|above|your)|you\s+are\s+now\s+(a|an|in|DAN)\b|(reveal|show|print|repeat)\s+(me\s+)?(your|the)\s+system\s+prompt`)
-	baseEmail     = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
-	baseCard      = regexp.MustCompile(`\b(?:\d[ -]?){12,18}\d\b`)
-	baseSSN       = regexp.MustCompile(`\b\d{3}-\d{2}-\d{4}\b`)
-	baseTax       = regexp.MustCompile(`\b\d{2}-\d{7}\b`)
-	baseKey       = regexp.MustCompile(`(?i)\b(?:api[_-]?key|secret|token)\s*[:=]\s*['"]?([A-Za-z0-9_\-]{16,})`)
-)
-
-type finding struct {
-	typ        string
-	start, end int
-}
-
-func luhn(digits string) bool {
-	sum, n := 0, 0
-	for i := len(digits) - 1; i >= 0; i-- {
-		c := digits[i]
-		if c < '0' || c > '9' {
-			continue
-		}
-		d := int(c - '0')
-		if n%2 == 1 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		n++
-	}
-	return n >= 13 && sum%10 == 0
-}
-
-func findPII(s string) []finding {
-	var out []finding
-	add := func(typ string, locs [][]int) {
-		for _, l := range locs {
-			out = append(out, finding{typ, l[0], l[1]})
-		}
-	}
-	add("email", baseEmail.FindAllStringIndex(s, -1))
-	for _, l := range baseCard.FindAllStringIndex(s, -1) {
-		if luhn(s[l[0]:l[1]]) {
-			out = append(out, finding{"credit_card", l[0], l[1]})
-		}
-	}
-	add("ssn", baseSSN.FindAllStringIndex(s, -1))
-	add("tax_id", baseTax.FindAllStringIndex(s, -1))
-	for _, l := range baseKey.FindAllStringSubmatchIndex(s, -1) {
-		out = append(out, finding{"api_key", l[2], l[3]})
-	}
-	return out
-}
-
-// Scan checks every text of one request and returns one verdict.
+// Scan checks every text of one request (a prompt, or each message of a chat)
+// and returns one verdict; placeholder numbering runs across all texts.
 func (g *Guard) Scan(texts ...string) Verdict {
-	v := Verdict{PIIMatches: map[string]int{}, Placeholders: map[string]string{}, Redacted: make([]string, len(texts))}
-	cats := map[string]bool{}
-	types := map[string]bool{}
-	counters := map[string]int{}
+	sc := g.pool.Get().(*scratch)
+	defer g.pool.Put(sc)
+	v := Verdict{Redacted: make([]string, len(texts)), Categories: []string{}, PIITypes: []string{}, PIIMatches: map[string]int{}}
+	var sql, shell bool
+	var counts [numTypes]int
+	var pl *placeholders
 	for i, t := range texts {
 		v.Redacted[i] = t
-		if g.cfg.Injection && baseInjection.MatchString(t) {
-			v.InjectionDetected, v.Score = true, 1
-			cats[CategoryInjection] = true
-		}
-		if !g.cfg.PII {
+		needRaw := g.cfg.PII || g.cfg.Secrets || g.cfg.SQL || g.cfg.Shell || g.cfg.Injection
+		if !needRaw {
 			continue
 		}
-		fs := findPII(t)
-		sort.Slice(fs, func(a, b int) bool { return fs[a].start < fs[b].start })
-		var b strings.Builder
-		last := 0
-		for _, f := range fs {
-			if f.start < last {
-				continue
+		scanRaw(t, &sc.raw)
+		if g.cfg.Injection {
+			v.Score = max(v.Score, g.injectionScore(t, sc, 0))
+		}
+		if g.cfg.SQL && !sql && len(sc.raw.sqlCand) > 0 {
+			sql = sqlInjected(t, &sc.raw)
+		}
+		if g.cfg.Shell && !shell && len(sc.raw.shCand) > 0 {
+			shell = shellInjected(t, &sc.raw)
+		}
+		kept := g.keepFindings(&sc.raw)
+		for _, f := range kept {
+			counts[typeIndex(f.typ)]++
+		}
+		if len(kept) > 0 && g.cfg.PIIAction == ActionRedact {
+			if pl == nil {
+				pl = newPlaceholders()
 			}
-			types[f.typ] = true
-			v.PIIMatches[f.typ]++
-			cats[CategoryPII] = true
-			counters[f.typ]++
-			ph := "[" + strings.ToUpper(f.typ) + "_" + strconv.Itoa(counters[f.typ]) + "]"
-			v.Placeholders[ph] = t[f.start:f.end]
-			b.WriteString(t[last:f.start])
-			b.WriteString(ph)
-			last = f.end
-		}
-		b.WriteString(t[last:])
-		if g.cfg.PIIAction == ActionRedact {
-			v.Redacted[i] = b.String()
+			v.Redacted[i] = pl.redact(t, kept)
 		}
 	}
-	if g.cfg.PIIAction != ActionRedact {
-		v.Placeholders = map[string]string{}
+	v.Score = round3(v.Score)
+	v.InjectionDetected = g.cfg.Injection && v.Score >= g.cfg.InjectionThreshold
+	var pii, secrets bool
+	for k, n := range counts {
+		if n == 0 {
+			continue
+		}
+		v.PIITypes = append(v.PIITypes, typeNames[k])
+		v.PIIMatches[typeNames[k]] = n
+		if secretTypes[typeNames[k]] {
+			secrets = true
+		} else {
+			pii = true
+		}
 	}
-	for c := range cats {
-		v.Categories = append(v.Categories, c)
+	slices.Sort(v.PIITypes)
+	if v.InjectionDetected {
+		v.Categories = append(v.Categories, CategoryInjection)
 	}
-	sort.Strings(v.Categories)
-	for t := range types {
-		v.PIITypes = append(v.PIITypes, t)
+	if pii {
+		v.Categories = append(v.Categories, CategoryPII)
 	}
-	sort.Strings(v.PIITypes)
-	v.Blocked = v.InjectionDetected || (len(v.PIITypes) > 0 && g.cfg.PIIAction == ActionBlock)
+	if secrets {
+		v.Categories = append(v.Categories, CategorySecrets)
+	}
+	if sql {
+		v.Categories = append(v.Categories, CategorySQL)
+	}
+	if shell {
+		v.Categories = append(v.Categories, CategoryShell)
+	}
+	slices.Sort(v.Categories)
+	v.Blocked = v.InjectionDetected || sql || shell || ((pii || secrets) && g.cfg.PIIAction == ActionBlock)
+	if pl != nil {
+		v.Placeholders = pl.byToken
+	}
 	return v
 }
 
-// ScanOutput redacts PII and secrets in a provider answer and reports leaks
-// of the confidential strings.
-func (g *Guard) ScanOutput(text string, confidential []string) (string, OutputVerdict) {
-	var ov OutputVerdict
-	for _, c := range confidential {
-		if c != "" && strings.Contains(text, c) {
-			ov.Leaked = true
+func round3(x float64) float64 { return float64(int(x*1000+0.5)) / 1000 }
+
+// keepFindings drops overlapping findings (the first, i.e. the most specific
+// scanner, wins) and the categories switched off; it reorders in place.
+func (g *Guard) keepFindings(st *rawState) []finding {
+	fs := st.findings
+	slices.SortStableFunc(fs, func(a, b finding) int { return a.start - b.start })
+	out := fs[:0]
+	last := -1
+	for _, f := range fs {
+		if f.start < last {
+			continue
 		}
+		if secretTypes[f.typ] && !g.cfg.Secrets || !secretTypes[f.typ] && !g.cfg.PII {
+			continue
+		}
+		out = append(out, f)
+		last = f.end
 	}
-	return text, ov
+	st.findings = out
+	return out
 }
 
-// Restore puts the originals back in place of the placeholders.
-func Restore(text string, placeholders map[string]string) string {
-	for k, v := range placeholders {
-		text = strings.ReplaceAll(text, k, v)
+// typeNames in SPEC.md order; typeIndex maps a name back.
+var typeNames = [...]string{TypeEmail, TypeCreditCard, TypeSSN, TypeTaxID, TypeAPIKey, TypePhone, TypeIBAN, TypeIP,
+	TypeAWSKey, TypeGCPKey, TypeGitHubToken, TypeGitLabToken, TypeSlackToken, TypeOpenAIKey, TypeAnthropicKey, TypeJWT, TypePrivateKey}
+
+const numTypes = len(typeNames)
+
+func typeIndex(t string) int {
+	for i, n := range typeNames {
+		if n == t {
+			return i
+		}
 	}
-	return text
+	return 0
+}
+
+// placeholders numbers values per type; the same value gets the same token
+// everywhere in one request, so the model sees consistent references.
+type placeholders struct {
+	byToken map[string]string
+	byValue map[string]string
+	next    [numTypes]int
+}
+
+func newPlaceholders() *placeholders {
+	return &placeholders{byToken: map[string]string{}, byValue: map[string]string{}}
+}
+
+func (p *placeholders) token(typ, value string) string {
+	key := typ + "\x00" + value
+	if t, ok := p.byValue[key]; ok {
+		return t
+	}
+	k := typeIndex(typ)
+	p.next[k]++
+	t := "[" + strings.ToUpper(typ) + "_" + strconv.Itoa(p.next[k]) + "]"
+	p.byValue[key] = t
+	p.byToken[t] = value
+	return t
+}
+
+func (p *placeholders) redact(s string, fs []finding) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, f := range fs {
+		b.WriteString(s[last:f.start])
+		b.WriteString(p.token(f.typ, s[f.start:f.end]))
+		last = f.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }

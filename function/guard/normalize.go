@@ -41,6 +41,8 @@ const (
 	clsClause
 	clsQuote
 	clsApos
+	clsUnder // '_' joins identifier words; the matcher splits them again
+	clsInvisible
 )
 
 var asciiClass = func() (t [128]uint8) {
@@ -52,11 +54,20 @@ var asciiClass = func() (t [128]uint8) {
 		t[c] = clsDigit
 	}
 	t['@'], t['$'] = clsLeet, clsLeet
+	t['_'] = clsUnder
 	for _, c := range ".!?;:\n" {
 		t[c] = clsClause
 	}
 	t['"'], t['`'] = clsQuote, clsQuote
 	t['\''] = clsApos
+	// control characters render as nothing: dropped like zero-width ones,
+	// so "i\x00g\x00n…" reads "ign…" on both paths
+	for c := 0; c < 0x20; c++ {
+		if c != '\n' && c != '\t' && c != '\r' {
+			t[c] = clsInvisible
+		}
+	}
+	t[0x7F] = clsInvisible
 	return t
 }()
 
@@ -117,7 +128,24 @@ func newFoldTable() foldTable {
 			}
 		}
 	}
+	// TR39 has no entry for most small capitals ("ɪɢɴᴏʀᴇ") nor for the
+	// enclosed letters emoji render (🅸🅶🅽, regional indicators), which
+	// NFKC leaves alone too: a short, complete list.
+	for r, l := range smallCaps {
+		t[r] = string(l)
+	}
+	for k := rune(0); k < 26; k++ {
+		for _, base := range []rune{0x1F130, 0x1F150, 0x1F170, 0x1F1E6} {
+			t[base+k] = string('a' + k)
+		}
+	}
 	return t
+}
+
+var smallCaps = map[rune]byte{
+	0x1D00: 'a', 0x0299: 'b', 0x1D04: 'c', 0x1D05: 'd', 0x1D07: 'e', 0xA730: 'f', 0x0262: 'g', 0x029C: 'h',
+	0x026A: 'i', 0x1D0A: 'j', 0x1D0B: 'k', 0x029F: 'l', 0x1D0D: 'm', 0x0274: 'n', 0x1D0F: 'o', 0x1D18: 'p',
+	0x01EB: 'q', 0x0280: 'r', 0xA731: 's', 0x1D1B: 't', 0x1D1C: 'u', 0x1D20: 'v', 0x1D21: 'w', 0x028F: 'y', 0x1D22: 'z',
 }
 
 // invisible reports characters that render as nothing: format (Cf) and
@@ -228,10 +256,7 @@ func (f *foldState) sep(b byte) {
 // the word ends, once it is known to hold letters.
 func (f *foldState) wordByte(c byte, cls uint8) {
 	if f.wordStart < 0 {
-		if n := len(f.fold); n > 0 && f.fold[n-1] != ' ' {
-			f.fold = append(f.fold, ' ')
-		}
-		f.wordStart = len(f.fold)
+		f.openWord()
 	}
 	switch cls {
 	case clsLetter:
@@ -250,12 +275,20 @@ func (f *foldState) asciiByte(s string, i int, c byte) {
 	switch cls := asciiClass[c]; cls {
 	case clsLetter, clsDigit:
 		f.wordByte(c, cls)
+	case clsUnder:
+		if f.wordStart >= 0 && i+1 < len(s) && s[i+1] < utf8.RuneSelf && asciiClass[s[i+1]] == clsLetter {
+			f.fold = append(f.fold, '_')
+		} else {
+			f.sep(' ')
+		}
 	case clsLeet:
 		if f.wordStart >= 0 || (i+1 < len(s) && asciiClass[s[i+1]&0x7F] == clsLetter && s[i+1] < utf8.RuneSelf) {
 			f.wordByte(c, cls)
 		} else {
 			f.sep(' ')
 		}
+	case clsInvisible:
+		f.invisible++
 	case clsClause:
 		f.sep(foldClause)
 	case clsQuote:
@@ -272,7 +305,111 @@ func (f *foldState) asciiByte(s string, i int, c byte) {
 	}
 }
 
+var lowerTab = func() (t [128]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = byte(c)
+		t[c-32] = byte(c)
+	}
+	t['l'], t['L'] = 'i', 'i'
+	return t
+}()
+
+// foldASCII is the hot path (most prompts are ASCII): the same folding as
+// asciiByte, written as one loop over a buffer sized up front. A test keeps
+// the two paths identical.
 func (f *foldState) foldASCII(s string) {
+	out := f.fold[:0]
+	if cap(out) < len(s)+1 {
+		out = make([]byte, 0, len(s)+64)
+	}
+	out = out[:len(s)+1]
+	o := 0
+	n := len(s)
+	for i := 0; i < n; {
+		c := s[i]
+		cls := asciiClass[c]
+		if cls == clsLetter || cls == clsDigit || (cls == clsLeet && i+1 < n && asciiClass[s[i+1]] == clsLetter) {
+			start := o
+			letter, leet := false, false
+		word:
+			for i < n {
+				c = s[i]
+				switch asciiClass[c] {
+				case clsLetter:
+					out[o] = lowerTab[c]
+					letter = true
+				case clsDigit, clsLeet:
+					out[o] = c
+					leet = true
+				case clsUnder:
+					if i+1 < n && asciiClass[s[i+1]] == clsLetter {
+						out[o] = '_'
+					} else {
+						break word
+					}
+				case clsApos:
+					if i+1 < n && asciiClass[s[i+1]] == clsLetter {
+						i++
+						continue
+					}
+					break word
+				case clsInvisible:
+					f.invisible++
+					i++
+					continue
+				default:
+					break word
+				}
+				o++
+				i++
+			}
+			if letter && leet {
+				for k := start; k < o; k++ {
+					out[k] = leetMap[out[k]]
+				}
+			}
+			continue
+		}
+		if cls == clsInvisible {
+			f.invisible++
+			i++
+			continue
+		}
+		b := byte(' ')
+		switch cls {
+		case clsClause:
+			b = foldClause
+		case clsQuote, clsApos:
+			b = foldQuote
+		}
+		i++
+		switch {
+		case o == 0:
+			if b == ' ' {
+				continue
+			}
+		case out[o-1] == ' ':
+			if b != ' ' {
+				out[o-1] = b
+			}
+			continue
+		case b == ' ' && (out[o-1] == foldClause || out[o-1] == foldQuote):
+			continue
+		}
+		out[o] = b
+		o++
+	}
+	if o > 0 && !isFoldSep(out[o-1]) {
+		out[o] = ' '
+		o++
+	}
+	f.fold = out[:o]
+}
+
+// foldASCIISlow folds ASCII text through the general per-byte path; tests
+// compare it with foldASCII.
+func (f *foldState) foldASCIISlow(s string) {
+	f.reset()
 	f.wordStart = -1
 	f.wordLetter, f.wordLeet = false, false
 	for i := 0; i < len(s); i++ {
@@ -290,7 +427,9 @@ func (f *foldState) openWord() {
 	if f.wordStart >= 0 {
 		return
 	}
-	if n := len(f.fold); n > 0 && f.fold[n-1] != ' ' {
+	// words are separated by exactly one byte: glue a space only where the
+	// previous word ended without any separator (a script change)
+	if n := len(f.fold); n > 0 && !isFoldSep(f.fold[n-1]) {
 		f.fold = append(f.fold, ' ')
 	}
 	f.wordStart = len(f.fold)

@@ -133,7 +133,7 @@ func buildTrie(ft foldTable) (*wordTrie, error) {
 				return nil, err
 			}
 			items = append(items, item{fw, e.groups, false})
-			if e.groups&rot13Groups != 0 && len(w) >= 4 && isASCIIWord(w) {
+			if e.groups&rot13Groups != 0 && len(w) >= 3 && isASCIIWord(w) {
 				rw, err := foldWord(&f, rot13(w), ft)
 				if err != nil {
 					return nil, err
@@ -161,4 +161,83 @@ func isASCIIWord(w string) bool {
 		}
 	}
 	return true
+}
+
+// Typoglycemia: "ignroe all prevoius insturctions" stays readable to a model
+// because the first and last letters are in place. typoIndex finds such
+// words by a signature that ignores the order of the inner letters.
+type typoIndex struct {
+	// maybe[first letter][length] says whether any key word could match,
+	// so most words cost two array reads.
+	maybe [26][16]bool
+	words map[uint64]uint64 // signature → groups
+}
+
+// typoGroups are the roles worth recognising scrambled: the words an
+// attack cannot do without.
+const typoGroups = gOverride | gInstr | gPrior | gPrompt | gReveal | gSecretAdj | gRestr | gPersona
+
+// letterWeight gives each letter a random 64-bit weight; the sum over the
+// inner letters is the same for every order of them.
+var letterWeight = func() (w [26]uint64) {
+	x := uint64(0x9E3779B97F4A7C15)
+	for i := range w {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		w[i] = x
+	}
+	return w
+}()
+
+func typoSignature(w []byte) (uint64, bool) {
+	if len(w) < 5 || len(w) > 15 {
+		return 0, false
+	}
+	var sum uint64
+	for _, c := range w[1 : len(w)-1] {
+		if c < 'a' || c > 'z' {
+			return 0, false
+		}
+		sum += letterWeight[c-'a']
+	}
+	f, l := w[0], w[len(w)-1]
+	if f < 'a' || f > 'z' || l < 'a' || l > 'z' {
+		return 0, false
+	}
+	return sum*31 + uint64(f)<<8 + uint64(l) + uint64(len(w))<<56, true
+}
+
+func buildTypoIndex(ft foldTable) typoIndex {
+	idx := typoIndex{words: map[uint64]uint64{}}
+	var f foldState
+	for _, e := range vocabulary {
+		if e.groups&typoGroups == 0 {
+			continue
+		}
+		for _, w := range e.words {
+			fw, err := foldWord(&f, w, ft)
+			if err != nil || !isASCIIWord(fw) {
+				continue
+			}
+			sig, ok := typoSignature([]byte(fw))
+			if !ok {
+				continue
+			}
+			idx.words[sig] |= e.groups & typoGroups
+			idx.maybe[fw[0]-'a'][len(fw)] = true
+		}
+	}
+	return idx
+}
+
+func (x *typoIndex) lookup(w []byte) uint64 {
+	if len(w) < 5 || len(w) > 15 || w[0] < 'a' || w[0] > 'z' || !x.maybe[w[0]-'a'][len(w)] {
+		return 0
+	}
+	sig, ok := typoSignature(w)
+	if !ok {
+		return 0
+	}
+	return x.words[sig]
 }

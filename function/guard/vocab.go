@@ -11,51 +11,64 @@ package guard
 // A trailing '*' matches any word with that prefix. Words are folded like the
 // text (look-alikes, accents, leetspeak, l→i), so list them plainly.
 const (
-	gOverride  uint64 = 1 << iota // ignore, disregard, forget …
-	gPrior                        // previous, above, all …
-	gInstr                        // instructions, rules …
-	gEvery                        // everything, all
-	gAbove                        // above, before, told
-	gPassive                      // void, cancelled, no longer apply
-	gYou                          // you, your (the model addressed)
-	gUrge                         // please, now, just, instead (imperative context)
-	gNeg                          // not, never, don't
-	gModal                        // may, can, why, when (descriptive context)
-	gReveal                       // reveal, show, print, repeat
-	gWhat                         // what, which
-	gSecretAdj                    // system, hidden, initial
-	gPrompt                       // prompt, instructions, guidelines
-	gDump                         // words, text, everything
-	gPersona                      // DAN, unfiltered, jailbroken
-	gMode                         // mode
-	gModeAdj                      // developer, god, sudo
-	gEnable                       // enable, activate, enter
-	gRoleplay                     // pretend, roleplay, act, simulate
-	gRestr                        // restrictions, filters, ethics
-	gNoWord                       // no, without, free, bypass
-	gStay                         // stay, remain
-	gCharacter                    // character, role
-	gIn                           // in
-	gDecode                       // decode, base64, rot13
-	gExecute                      // follow, execute, obey
-	gAI                           // ai, assistant, llm, model
-	gAddress                      // dear, attention, note, hey
-	gNew                          // new, updated, real
-	gTask                         // task, instructions, objective
-	gEdu                          // example, explain, research: talking about attacks
-	gArticle                      // a, an, some: "write a system prompt" is a request, not an extraction
-	gThe                          // the, this, that
-	gFrom                         // from
-	gNow                          // now
-	gOn                           // on
-	gAre                          // are, is, be
-	gIf                           // if, when
-	gDo                           // do
-	gAnything                     // anything
-	gCreate                       // write, create, draft: requests about prompts, not for them
-	gSummarize                    // summarize, translate, process
-	gOverrideN                    // override, bypass (as nouns / commands)
-	gWhatIs                       // is, are (after "what")
+	gOverride     uint64 = 1 << iota // ignore, disregard, forget …
+	gPrior                           // previous, above, all …
+	gInstr                           // instructions, rules …
+	gEvery                           // everything, all
+	gAbove                           // above, before, told
+	gPassive                         // void, cancelled, no longer apply
+	gYou                             // you, your (the model addressed)
+	gUrge                            // please, now, just, instead (imperative context)
+	gNeg                             // not, never, don't
+	gModal                           // may, can, why, when (descriptive context)
+	gReveal                          // reveal, show, print, repeat
+	gWhat                            // what, which
+	gSecretAdj                       // system, hidden, initial
+	gPrompt                          // prompt, instructions, guidelines
+	gDump                            // words, text, everything
+	gPersona                         // DAN, unfiltered, jailbroken
+	gMode                            // mode
+	gModeAdj                         // developer, god, sudo
+	gEnable                          // enable, activate, enter
+	gRoleplay                        // pretend, roleplay, act, simulate
+	gRestr                           // restrictions, filters, ethics
+	gNoWord                          // no, without, free, bypass
+	gStay                            // stay, remain
+	gCharacter                       // character, role
+	gIn                              // in
+	gDecode                          // decode, base64, rot13
+	gExecute                         // follow, execute, obey
+	gAI                              // ai, assistant, llm, model
+	gAddress                         // dear, attention, note, hey
+	gNew                             // new, updated, real
+	gTask                            // task, instructions, objective
+	gEdu                             // example, explain, research: talking about attacks
+	gArticle                         // a, an, some: "write a system prompt" is a request, not an extraction
+	gThe                             // the, this, that
+	gFrom                            // from
+	gNow                             // now
+	gOn                              // on
+	gAre                             // are, is, be
+	gIf                              // if, when
+	gDo                              // do
+	gAnything                        // anything
+	gCreate                          // write, create, draft: requests about prompts, not for them
+	gSummarize                       // summarize, translate, process
+	gOverrideN                       // override, bypass (as nouns / commands)
+	gWhatIs                          // is, are (after "what")
+	gMy                              // my, our: a user retracting their own instructions
+	gAll                             // all, any, these: weaker than "previous"
+	gOverrideWeak                    // override, reset, clear: common in code talk
+	gSay                             // say, print, respond
+	gCred                            // password, credentials
+	gMind                            // never mind
+	gRefuse                          // refuse, decline
+	gEncodeOut                       // backwards, in base64: getting past an output filter
+	gHeed                            // pay no attention / heed
+	gGiven                           // given, told, received
+	gUser                            // the user
+	gPrep                            // on, in, from: "the instructions on the box"
+	gComply                          // abide, follow, bound
 )
 
 type vocabEntry struct {
@@ -65,7 +78,7 @@ type vocabEntry struct {
 
 var vocabulary = []vocabEntry{
 	{gOverride, []string{
-		"ignore", "disregard", "forget", "override", "bypass", "skip", "drop", "discard", "abandon", "neglect", "dismiss", "overwrite", "erase", "delete", "clear", "reset", "omit", "unlearn", "overrule", "circumvent",
+		"ignore", "disregard", "forget", "bypass", "skip", "discard", "abandon", "neglect", "dismiss", "omit", "unlearn", "overrule", "circumvent",
 		// es
 		"ignora", "ignore", "ignorad", "ignoren", "olvida", "olvide", "olvidate", "olviden", "omite", "descarta", "desestima", "omiso", "borra",
 		// fr
@@ -79,17 +92,33 @@ var vocabulary = []vocabEntry{
 		// ru
 		"игнорируй", "игнорируйте", "игнорировать", "проигнорируй", "проигнорируйте", "забудь", "забудьте", "забыть", "отбрось", "отмени", "пренебреги", "обойди",
 	}},
+	{gMind, []string{"mind"}},
+	{gRefuse, []string{"apologize", "apologise", "apologizing", "disclaimers", "disclaimer", "caveats", "moralize", "lecture", "refuse", "refuses", "decline", "declines", "reject", "rejects", "deny", "denies", "censor", "censors", "warn", "warns", "hesitate"}},
+	{gEncodeOut, []string{"backwards", "backward", "reversed", "reverse", "acrostic", "base64", "hex", "encoded", "cipher", "morse", "rot13"}},
+	{gHeed, []string{"attention", "heed", "regard", "notice", "caso"}},
+	{gGiven, []string{"given", "told", "received", "provided", "programmed", "trained", "configured", "instructed", "got", "loaded", "initialized"}},
+	{gUser, []string{"user", "users", "user's", "usuario", "utilisateur", "benutzer", "utente", "usuário", "пользователя"}},
+	{gPrep, []string{"on", "in", "from", "of", "inside", "within", "about", "at", "for"}},
+	{gOverrideWeak, []string{"override", "overwrite", "erase", "delete", "clear", "reset", "drop", "remove", "replace", "break", "violate", "suspend", "disable", "deactivate"}},
+	{gComply, []string{"abide", "follow", "obey", "comply", "adhere", "bound", "restricted", "limited", "censored", "filtered", "respect", "constrained"}},
+	{gMy, []string{"my", "mine", "our", "mis", "mes", "mon", "ma", "meine", "meinen", "miei", "mie", "minhas", "meus", "мои", "моих", "我的"}},
+	{gAll, []string{"all", "any", "every", "existing", "current", "default", "given", "those", "these", "your", "its"}},
+	{gSay, []string{"say", "says", "answers", "responds", "replies", "print", "output", "write", "respond", "reply", "answer", "type", "return", "tell", "repeat", "recommend", "forward", "send", "email", "include", "di", "dis", "diga", "sag", "sage", "di", "скажи", "ответь", "напиши"}},
+	{gCred, []string{"password", "passwords", "passcode", "passphrase", "credentials", "credential", "apikey", "contrasena", "passwort", "senha", "пароль", "secret", "secrets"}},
 	{gPrior, []string{
-		"previous", "prior", "above", "earlier", "preceding", "former", "original", "initial", "old", "all", "any", "every", "existing", "current", "default", "foregoing", "aforementioned", "given", "those", "these",
-		"anteriores", "anterior", "previas", "previos", "precedentes", "todas", "todos", "las", "los",
-		"precedentes", "precedente", "anterieures", "anterieurs", "toutes", "tous", "les", "dessus", "vos", "tes",
-		"vorherigen", "vorherige", "bisherigen", "bisherige", "obigen", "obige", "vorigen", "alle", "allen", "fruheren", "deine", "deinen", "ihre",
-		"precedenti", "tutte", "tutti", "sopra", "le", "tue",
-		"previas", "suas", "tuas", "as",
-		"предыдущие", "предыдущих", "прежние", "прежних", "прошлые", "все", "всех", "вышеуказанные", "свои", "твои", "старые",
+		"previous", "prior", "above", "earlier", "preceding", "former", "original", "initial", "foregoing", "aforementioned",
+		"anteriores", "anterior", "previas", "previos", "precedentes",
+		"precedentes", "precedente", "anterieures", "anterieurs", "dessus",
+		"vorherigen", "vorherige", "bisherigen", "bisherige", "obigen", "obige", "vorigen", "fruheren",
+		"precedenti", "sopra",
+		"previas",
+		"предыдущие", "предыдущих", "прежние", "прежних", "прошлые", "вышеуказанные", "старые",
+	}},
+	{gAll, []string{
+		"todas", "todos", "las", "los", "toutes", "tous", "les", "vos", "tes", "alle", "allen", "deine", "deinen", "ihre", "tutte", "tutti", "le", "tue", "suas", "tuas", "as", "все", "всех", "свои", "твои",
 	}},
 	{gInstr, []string{
-		"instructions", "instruction", "rules", "rule", "guidelines", "guideline", "directives", "directive", "directions", "prompt", "prompts", "commands", "orders", "constraints", "restrictions", "programming", "policies", "guardrails", "safeguards", "filters", "training", "context", "conditioning", "system", "messages", "settings",
+		"instructions", "instruction", "rules", "rule", "guidelines", "guideline", "directives", "directive", "directions", "prompt", "prompts", "commands", "orders", "constraints", "restrictions", "programming", "policies", "guardrails", "safeguards", "filters", "training", "conditioning", "protocols", "protocol",
 		"instrucciones", "instruccion", "reglas", "indicaciones", "directrices", "ordenes", "restricciones", "normas",
 		"consignes", "regles", "directives", "ordres", "restrictions",
 		"anweisungen", "anweisung", "instruktionen", "regeln", "vorgaben", "befehle", "richtlinien", "einschrankungen",
@@ -99,7 +128,7 @@ var vocabulary = []vocabEntry{
 	}},
 	{gEvery, []string{"everything", "all", "anything", "todo", "tout", "alles", "tutto", "tudo", "всё", "все"}},
 	{gAbove, []string{"above", "before", "earlier", "previously", "told", "prior", "beforehand", "said", "antes", "avant", "dessus", "vorher", "zuvor", "oben", "prima", "sopra", "выше", "ранее", "раньше"}},
-	{gPassive, []string{"void", "invalid", "cancelled", "canceled", "obsolete", "revoked", "superseded", "lifted", "suspended", "nullified", "null", "overridden", "overriden", "disabled", "deactivated", "rescinded", "annulled", "replaced", "expired", "anuladas", "annulees", "ungultig", "aufgehoben", "annullate", "отменены", "недействительны"}},
+	{gPassive, []string{"void", "invalid", "longer", "updated", "changed", "modified", "cancelled", "canceled", "obsolete", "revoked", "superseded", "lifted", "suspended", "nullified", "null", "overridden", "overriden", "disabled", "deactivated", "rescinded", "annulled", "replaced", "expired", "anuladas", "annulees", "ungultig", "aufgehoben", "annullate", "отменены", "недействительны"}},
 	{gYou, []string{"you", "your", "yourself", "u", "ur", "tu", "tus", "usted", "vous", "toi", "ton", "ta", "du", "dich", "dir", "dein", "deine", "deinen", "voce", "ti", "te", "ты", "тебе", "тебя", "вы", "вам", "твои", "твой", "твою"}},
 	{gUrge, []string{"please", "now", "just", "and", "then", "so", "kindly", "simply", "immediately", "instead", "must", "should", "need", "want", "por", "favor", "bitte", "jetzt", "ahora", "maintenant", "ora", "agora", "пожалуйста", "теперь", "сейчас"}},
 	{gNeg, []string{"not", "never", "dont", "doesnt", "didnt", "wont", "shouldnt", "cant", "cannot", "no", "nunca", "pas", "nicht", "nie", "non", "nao", "не", "нельзя"}},
@@ -118,12 +147,12 @@ var vocabulary = []vocabEntry{
 	{gSecretAdj, []string{"system", "initial", "hidden", "secret", "original", "internal", "confidential", "developer", "full", "exact", "entire", "complete", "verbatim", "first", "pre", "base", "underlying", "private", "sistema", "systeme", "systemes", "oculto", "ocultas", "cache", "cachees", "versteckte", "versteckten", "interne", "internen", "nascoste", "nascosto", "ocultas", "системный", "системные", "системную", "системного", "скрытые", "исходные", "системе"}},
 	{gPrompt, []string{"prompt", "prompts", "instructions", "preprompt", "systemprompt", "guidelines", "directives", "rules", "configuration", "promt", "instrucciones", "indicaciones", "consignes", "anweisungen", "systemanweisungen", "istruzioni", "instrucoes", "промпт", "промта", "промпта", "инструкции", "указания", "подсказку", "правила", "instructies", "reglas", "regles", "regeln", "regole", "regras", "instruction"}},
 	{gDump, []string{"words", "text", "everything", "lines", "content", "sentences", "conversation", "tokens", "characters", "paragraph", "message", "texte", "texto", "testo", "текст", "всё"}},
-	{gPersona, []string{"dan", "stan", "dude", "antigpt", "betterdan", "evilbot", "unfiltered", "uncensored", "unrestricted", "unbound", "unlimited", "amoral", "jailbroken", "jailbreak", "unchained", "unethical", "immoral", "lawless", "freed", "liberated", "rogue"}},
+	{gPersona, []string{"dan", "stan", "evil", "dude", "antigpt", "betterdan", "evilbot", "unfiltered", "uncensored", "unrestricted", "unbound", "unlimited", "amoral", "jailbroken", "jailbreak", "unchained", "unethical", "immoral", "lawless", "freed", "liberated", "rogue"}},
 	{gMode, []string{"mode", "modus", "modo", "режим", "режиме"}},
 	{gModeAdj, []string{"developer", "dev", "god", "sudo", "admin", "administrator", "debug", "maintenance", "root", "unrestricted", "unfiltered", "jailbreak", "jailbroken", "evil", "opposite", "chaos", "dan", "superuser", "entwickler", "entwicklermodus", "desarrollador", "developpeur", "sviluppatore", "desenvolvedor", "разработчика", "бога", "отладки", "uncensored"}},
 	{gEnable, []string{"enable", "enabled", "activate", "activated", "enter", "entering", "switch", "switched", "turn", "turned", "engage", "engaged", "unlock", "unlocked", "now", "in", "into", "on", "active", "aktiviere", "activa", "activez", "attiva", "ative", "включи", "активируй"}},
 	{gRoleplay, []string{"pretend", "roleplay", "act", "acting", "imagine", "simulate", "emulate", "impersonate", "become", "behave", "persona", "character", "play", "playing", "finge", "imagina", "actua", "semblant", "spiele", "fingi", "immagina", "finja", "представь", "притворись", "играй", "веди"}},
-	{gRestr, []string{"restrictions", "restriction", "limits", "limitations", "filters", "filter", "censorship", "guidelines", "rules", "policies", "policy", "ethics", "ethical", "morals", "moral", "morality", "boundaries", "constraints", "safeguards", "guardrails", "safety", "content", "refusals", "limitaciones", "restricciones", "filtros", "limites", "regles", "einschrankungen", "regeln", "filter", "grenzen", "limiti", "restrizioni", "regole", "filtri", "restricoes", "ограничений", "ограничения", "фильтров", "правил", "цензуры"}},
+	{gRestr, []string{"confines", "restrictions", "restriction", "limits", "limitations", "filters", "filter", "censorship", "guidelines", "rules", "policies", "policy", "ethics", "ethical", "morals", "moral", "morality", "boundaries", "constraints", "safeguards", "guardrails", "safety", "content", "refusals", "limitaciones", "restricciones", "filtros", "limites", "regles", "einschrankungen", "regeln", "filter", "grenzen", "limiti", "restrizioni", "regole", "filtri", "restricoes", "ограничений", "ограничения", "фильтров", "правил", "цензуры"}},
 	{gNoWord, []string{"no", "without", "free", "zero", "bypass", "remove", "removed", "disable", "disabled", "lift", "lifted", "ignore", "ignoring", "sin", "sans", "ohne", "keine", "senza", "sem", "без", "нет"}},
 	{gStay, []string{"stay", "remain", "keep", "staying", "remaining"}},
 	{gCharacter, []string{"character", "role", "persona"}},
@@ -134,7 +163,7 @@ var vocabulary = []vocabEntry{
 	{gAddress, []string{"dear", "attention", "note", "hey", "hello", "hi", "to", "important", "message", "instructions", "notice", "reminder", "psst", "attn", "warning"}},
 	{gNew, []string{"new", "updated", "real", "actual", "true", "revised", "override", "admin", "urgent", "important", "secret", "hidden", "nuevas", "nuevo", "nouvelles", "nouvelle", "neue", "neuen", "nuove", "nuovo", "novas", "novo", "новые", "новая", "новое", "настоящие"}},
 	{gTask, []string{"task", "instructions", "instruction", "objective", "goal", "orders", "directive", "mission", "rules", "role", "purpose", "job", "prompt", "tarea", "instrucciones", "tache", "consignes", "aufgabe", "anweisungen", "compito", "istruzioni", "tarefa", "instrucoes", "задача", "инструкции", "задание"}},
-	{gEdu, []string{"example", "examples", "explain", "explains", "explanation", "research", "researcher", "researchers", "class", "course", "lecture", "paper", "detect", "detecting", "detection", "detector", "prevent", "preventing", "prevention", "defend", "defending", "defense", "defence", "mitigate", "mitigation", "attack", "attacks", "injection", "injections", "vulnerability", "vulnerabilities", "security", "owasp", "classifier", "dataset", "phrase", "phrases", "mean", "means", "meaning", "definition", "define", "students", "homework", "blog", "article", "study", "known", "common", "typical", "famous", "sentence", "string", "quote", "classify", "label", "flag", "flagged", "ejemplo", "exemple", "beispiel", "esempio", "exemplo", "пример", "significa", "signifie", "bedeutet", "означает"}},
+	{gEdu, []string{"explain", "explains", "explanation", "research", "researcher", "researchers", "class", "course", "lecture", "paper", "detect", "detecting", "detection", "detector", "prevent", "preventing", "prevention", "defend", "defending", "defense", "defence", "mitigate", "mitigation", "attack", "attacks", "attacker", "attackers", "injection", "injections", "vulnerability", "vulnerabilities", "security", "owasp", "classifier", "dataset", "mean", "means", "meaning", "definition", "students", "homework", "classify", "significa", "signifie", "bedeutet", "означает"}},
 	{gArticle, []string{"a", "an", "some", "good", "better", "sample", "great", "effective", "new", "un", "una", "une", "ein", "eine", "einen", "uno", "um", "uma"}},
 	{gThe, []string{"the", "this", "that", "its", "el", "la", "le", "der", "die", "das", "den", "il", "o", "a"}},
 	{gFrom, []string{"from", "desde", "partir", "ab", "da", "с"}},
@@ -152,4 +181,4 @@ var vocabulary = []vocabEntry{
 // rot13Groups are the groups whose English words are also matched in ROT13,
 // so a payload like "vtaber cerivbhf vafgehpgvbaf" is read without decoding
 // every word of every prompt.
-const rot13Groups = gOverride | gPrior | gInstr | gReveal | gSecretAdj | gPrompt | gYou | gEvery | gAbove
+const rot13Groups = gOverride | gPrior | gInstr | gReveal | gSecretAdj | gPrompt | gYou | gEvery | gAbove | gPersona | gNoWord | gRestr | gAre | gNow | gAll | gSay | gCred | gRoleplay

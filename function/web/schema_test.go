@@ -133,7 +133,7 @@ func TestSchemasEnforceSpecLimits(t *testing.T) {
 		{"QueryFailure", `{"response":"x","provider":null,"status":"error","error":"Gateway timeout","detail":"Gateway timeout","cascade_path":[],"request_id":"r"}`, false},
 		{"ValidationErrorResponse", `{"detail":[{"type":"missing","loc":["body","prompt"],"msg":"Field required","input":{}}],"request_id":"r"}`, true},
 		{"ValidationErrorResponse", `{"detail":"Invalid or missing API key","request_id":"r"}`, false},
-		{"ValidationErrorResponse", `{"detail":[{"type":"value_error","loc":["body"],"msg":"x","input":1}],"request_id":"r"}`, false},
+		{"ValidationErrorResponse", `{"detail":[{"type":"no_such_error","loc":["body"],"msg":"x","input":1}],"request_id":"r"}`, false},
 		{"BlockedResponse", `{"detail":"Request blocked by input guard","categories":["pii"],"pii_types":["ssn","iban"],"request_id":"r"}`, true},
 		{"BlockedResponse", `{"detail":"Request blocked by input guard","categories":["pii"],"pii_types":["passport"],"request_id":"r"}`, false},
 		{"BlockedResponse", `{"detail":"Request blocked by input guard","pii_types":[],"request_id":"r"}`, false},

@@ -1,0 +1,233 @@
+package guard
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// SQL and shell injection. The raw scanner records candidate offsets (a
+// quote followed by OR/AND/;/--, a shell metacharacter followed by a word,
+// tokens such as UNION or /dev/tcp); the regular expressions below run only
+// on a window around each candidate, so prose costs nothing. Go's regexp is
+// linear-time, so a hostile window cannot blow up either.
+//
+// Both detectors look for the injection shape, not for the words: a question
+// about "UNION SELECT" or "rm -rf" passes, "' OR '1'='1" and
+// "; rm -rf /" do not.
+
+// Both expressions are anchored (^) at a candidate offset: the matcher gives
+// up as soon as the text stops looking like an injection, a few bytes in for
+// ordinary prose, instead of scanning the whole window.
+// They compile on first use: most instances never see a candidate, and a
+// cold start should not pay for them.
+var sqlInjection = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(sqlPattern)
+})
+
+var shellInjection = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(shellPattern)
+})
+
+const sqlPattern = `(?i)^(?:` +
+	// quote break + tautology or boolean test
+	`['"\x60]\s*\)*\s*(?:or|and|\|\||&&)\s+\(*\s*(?:select\b|'[^']{0,20}'\s*(?:=|<>|!=|like)\s*'[^']{0,20}|"[^"]{0,20}"\s*(?:=|<>|!=|like)\s*"[^"]{0,20}|\d+\s*(?:=|<>|!=|>|<|like)\s*\d+|true\b|not\s+false|'?[a-z_]\w{0,20}'?\s*=\s*'?[a-z_]\w{0,20}|sleep\s*\(|benchmark\s*\(|exists\s*\()` +
+	// quote break + stacked query
+	`|['"\x60]\s*\)*\s*;\s*(?:drop|delete|insert|update|truncate|alter|shutdown|exec|execute|declare|create|grant|select)\b` +
+	// quote break + column probing
+	`|['"]\s*\)*\s*(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*)` +
+	// quote break + comment that cuts the rest of the query
+	`|['"]\s*\)*\s*(?:--|#|/\*)` +
+	// quote break + UNION
+	`|['"]\s*\)*\s*union\s+(?:all\s+)?select\b` +
+	// numeric tautology: "1 OR 1=1", "id=1 AND 1=1"
+	`|\d+\s+(?:or|and)\s+\d+\s*=\s*\d+` +
+	`|(?:or|and)\s+(\d+)\s*=\s*\d+\b` +
+	// stacked query after a value: "1; EXEC xp_cmdshell"
+	`|;\s*(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|shutdown|exec(?:ute)?\s+(?:xp_|sp_)|insert\s+into\s+\w+\s+values|update\s+\w+\s+set\s+\w+\s*=)` +
+	// UNION-based extraction
+	`|union\s+(?:all\s+)?select\s+(?:null\b|@@|\d+\s*,|char\s*\(|concat\s*\(|(?:[\w*]+\s*,\s*)*[\w*]+\s+from\s+(?:information_schema|users|mysql\.user|pg_catalog|sys\.))` +
+	// engine-specific primitives with no benign use in a prompt
+	`|xp_cmdshell|waitfor\s+delay\s+'|pg_sleep\s*\(\s*\d|@@version\b|load_file\s*\(` +
+	`)`
+
+const shellPattern = `(?i)^(?:` +
+	// reverse shells and download-and-run, wherever they appear
+	`/dev/(?:tcp|udp)/|(?:nc|ncat|netcat)\b[^\n;|&]{0,80}\s-[ec]\s|bash\s+-i\s*>&|mkfifo\s+/tmp/|:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;|` +
+	`python[23]?\s+-c\s+['"]import\s+(?:socket|os|pty|subprocess)|powershell(?:\.exe)?\s+(?:-\w+\s+)*-e(?:nc|ncodedcommand)?\s+[A-Za-z0-9+/=]{16,}|` +
+	// a metacharacter chaining a destructive or exfiltrating command
+	`(?:[;&|]+|\$\(|\x60)\s*(?:sudo\s+)?(?:` +
+	`rm\s+-(?:rf|fr|r|f)\s+(?:--no-preserve-root\s+)?(?:/|~|\*|\$home|/\*)(?:\s|$|;|\x60|\))` +
+	`|(?:curl|wget)\s+[^|;\n]{1,200}\|\s*(?:sudo\s+)?(?:ba|z|)sh\b` +
+	`|(?:curl|wget)\s+(?:-\S+\s+)*https?://\S+\s*(?:-o|--output|>)` +
+	`|cat\s+/etc/(?:passwd|shadow|sudoers)` +
+	`|chmod\s+(?:-R\s+)?(?:777|\+s|u\+s)\s+/` +
+	`|dd\s+if=\S+\s+of=/dev/` +
+	`|mkfs(?:\.\w+)?\s+/dev/` +
+	`|(?:shutdown|reboot|halt|poweroff)\b` +
+	`|/bin/(?:ba)?sh\b` +
+	`|(?:nc|ncat|netcat)\s+\S+\s+\d{2,5}\b` +
+	`)` +
+	// recon commands chained onto an input value: "127.0.0.1; whoami"
+	`|(?:;|&&|\|\|?)\s*(?:whoami|id|uname\s+-a|ls\s+-la\s+/|cat\s+/etc/\w+|ping\s+-c\s*\d+\s+\S+|env|printenv)\s*(?:$|[;&|\x60\n#])` +
+	`)`
+
+// nextWord returns the word (letters, digits, '_', '/', '.') starting at the
+// first non-blank byte after i, at most 12 bytes.
+func nextWord(s string, i int, skip string) string {
+	k := i
+	for k < len(s) && k < i+8 && strings.IndexByte(skip, s[k]) >= 0 {
+		k++
+	}
+	e := k
+	for e < len(s) && e < k+12 && (isAlnum(s[e]) || s[e] == '_' || s[e] == '/' || s[e] == '.') {
+		e++
+	}
+	return s[k:e]
+}
+
+// sqlCandidate: after a quote, does the text go on like an injected clause?
+func sqlCandidate(s string, i int) bool {
+	k := i + 1
+	for k < len(s) && k < i+6 && (s[k] == ' ' || s[k] == ')') {
+		k++
+	}
+	if k >= len(s) {
+		return false
+	}
+	switch s[k] {
+	case ';', '-', '#', '/', '|', '&':
+		return true
+	}
+	w := nextWord(s, k, "")
+	return strings.EqualFold(w, "or") || strings.EqualFold(w, "and") || strings.EqualFold(w, "union") || strings.EqualFold(w, "order") || strings.EqualFold(w, "group")
+}
+
+// sqlStacked: "; DROP …" and friends.
+func sqlStacked(s string, i int) bool {
+	w := nextWord(s, i+1, " ")
+	for _, v := range [...]string{"drop", "delete", "truncate", "exec", "execute", "insert", "update", "declare", "waitfor", "select"} {
+		if strings.EqualFold(w, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// shellCandidate: after a metacharacter, does a command worth checking
+// follow? Only commands the expression knows are candidates, so code full of
+// semicolons costs a word comparison per semicolon.
+func shellCandidate(s string, i int) bool {
+	k := i + 1
+	if s[i] == '$' {
+		if k >= len(s) || s[k] != '(' {
+			return false
+		}
+		k++
+	}
+	w := nextWord(s, k, " &|")
+	if hasPrefix(w, "/bin/") || hasPrefix(w, "/dev/") {
+		return true
+	}
+	if len(w) > 0 && w[0] >= 'A' && w[0] <= 'Z' {
+		return false // a capitalised word starts a sentence, not a command
+	}
+	switch w {
+	case "rm", "curl", "wget", "cat", "chmod", "dd", "mkfs", "shutdown", "reboot", "halt", "poweroff", "nc", "ncat", "netcat",
+		"whoami", "id", "uname", "ls", "ping", "env", "printenv", "sudo", "bash", "sh", "python", "python3", "perl", "php", "ruby", "powershell", "mkfifo":
+		return true
+	}
+	return false
+}
+
+func window(s string, i, before, after int) string {
+	return s[max(0, i-before):min(len(s), i+after)]
+}
+
+func (st *rawState) addCand(list *[]int, i int) {
+	if len(*list) < 16 {
+		*list = append(*list, i)
+	}
+}
+
+// sqlInjected checks the recorded candidates.
+func sqlInjected(s string, st *rawState) bool {
+	for _, i := range st.sqlCand {
+		if sqlInjection().MatchString(window(s, i, 0, 240)) {
+			return true
+		}
+	}
+	return false
+}
+
+func shellInjected(s string, st *rawState) bool {
+	for _, i := range st.shCand {
+		if shellInjection().MatchString(window(s, i, 0, 280)) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerIs compares an ASCII token with a lower-case word, ignoring case.
+func lowerIs(t, w string) bool {
+	if len(t) != len(w) {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// sqlToken: tokens that make a window worth checking on their own.
+func sqlToken(t string) bool {
+	switch len(t) {
+	case 5:
+		return lowerIs(t, "union")
+	case 7:
+		return lowerIs(t, "waitfor")
+	case 8:
+		return t[0]|0x20 == 'p' && strings.EqualFold(t, "pg_sleep")
+	case 9:
+		return t[0] == '@' && t == "@@version" || t[0]|0x20 == 'l' && strings.EqualFold(t, "load_file")
+	case 11:
+		return t[0]|0x20 == 'x' && strings.EqualFold(t, "xp_cmdshell")
+	}
+	return len(t) >= 3 && isDigit(t[0]) && strings.IndexByte(t, '=') > 0
+}
+
+// shellToken: command names worth a look even without a metacharacter
+// before them (reverse shells are typed on their own).
+func shellToken(t string) bool {
+	switch t {
+	case "nc", "ncat", "netcat", "bash", "python", "python3", "mkfifo", "powershell", "sh":
+		return true
+	}
+	return false
+}
+
+// tautologyStart: "or 1=1", "1 or 1=1", "and 2>1" begin here.
+func tautologyStart(s string, i, j int) bool {
+	t := s[i:j]
+	if len(t) > 3 && !isDigit(t[0]) {
+		return false
+	}
+	isOrAnd := lowerIs(t, "or") || lowerIs(t, "and")
+	if !isOrAnd && !(isDigit(t[0]) && isDigit(t[len(t)-1])) {
+		return false
+	}
+	k := j
+	for k < len(s) && s[k] == ' ' {
+		k++
+	}
+	if k == j || k >= len(s) {
+		return false
+	}
+	if isOrAnd {
+		return isDigit(s[k])
+	}
+	return k+1 < len(s) && (s[k]|0x20 == 'o' || s[k]|0x20 == 'a')
+}

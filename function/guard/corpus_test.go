@@ -1,0 +1,200 @@
+package guard
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// The corpus bars (issue 4): a held-out corpus is run against the same.
+const (
+	minInjectionTPR = 0.90
+	maxInjectionFPR = 0.03
+	minPIIRecall    = 0.95
+	maxPIIFPR       = 0.02
+)
+
+type injectionCase struct {
+	Text      string `json:"text"`
+	Injection bool   `json:"injection"`
+	Technique string `json:"technique"`
+}
+
+type piiCase struct {
+	Text  string   `json:"text"`
+	Types []string `json:"types"` // expected PII/secret types; empty: none
+	SQL   bool     `json:"sql"`
+	Shell bool     `json:"shell"`
+	Note  string   `json:"note"`
+}
+
+func readJSONL[T any](t *testing.T, name string) []T {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "corpus", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("%s:%d: %v", name, n, err)
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type rate struct{ hit, n int }
+
+func (r rate) value() float64 {
+	if r.n == 0 {
+		return 0
+	}
+	return float64(r.hit) / float64(r.n)
+}
+
+func TestCorpusInjection(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := readJSONL[injectionCase](t, "injection.jsonl")
+	cases = append(cases, readJSONL[injectionCase](t, "injection_extra.jsonl")...)
+	var tp, fp rate
+	perTech := map[string]*rate{}
+	for _, c := range cases {
+		v := g.Scan(c.Text)
+		r := perTech[c.Technique]
+		if r == nil {
+			r = &rate{}
+			perTech[c.Technique] = r
+		}
+		r.n++
+		if c.Injection {
+			tp.n++
+			if v.InjectionDetected {
+				tp.hit++
+				r.hit++
+			} else {
+				t.Logf("missed  [%s] score=%.2f %q", c.Technique, v.Score, c.Text)
+			}
+		} else {
+			fp.n++
+			if v.InjectionDetected {
+				fp.hit++
+				r.hit++
+				t.Logf("false + [%s] score=%.2f %q", c.Technique, v.Score, c.Text)
+			}
+		}
+	}
+	techs := make([]string, 0, len(perTech))
+	for k := range perTech {
+		techs = append(techs, k)
+	}
+	slices.Sort(techs)
+	for _, k := range techs {
+		t.Logf("  %-34s flagged %d/%d", k, perTech[k].hit, perTech[k].n)
+	}
+	t.Logf("prompt_injection: TPR %.3f (%d/%d)  FPR %.3f (%d/%d)", tp.value(), tp.hit, tp.n, fp.value(), fp.hit, fp.n)
+	if tp.value() < minInjectionTPR || fp.value() > maxInjectionFPR {
+		t.Errorf("injection TPR %.3f (want ≥ %.2f), FPR %.3f (want ≤ %.2f)", tp.value(), minInjectionTPR, fp.value(), maxInjectionFPR)
+	}
+}
+
+func TestCorpusPII(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := readJSONL[piiCase](t, "pii.jsonl")
+	var recall, fpr rate
+	var sqlTP, sqlFP, shTP, shFP rate
+	perType := map[string]*rate{}
+	for _, c := range cases {
+		v := g.Scan(c.Text)
+		for _, typ := range c.Types {
+			r := perType[typ]
+			if r == nil {
+				r = &rate{}
+				perType[typ] = r
+			}
+			r.n++
+			recall.n++
+			if slices.Contains(v.PIITypes, typ) {
+				r.hit++
+				recall.hit++
+			} else {
+				t.Logf("missed  %-14s got %v in %q", typ, v.PIITypes, c.Text)
+			}
+		}
+		if len(c.Types) == 0 {
+			fpr.n++
+			if len(v.PIITypes) > 0 {
+				fpr.hit++
+				t.Logf("false + %v in %q (%s)", v.PIITypes, c.Text, c.Note)
+			}
+		} else {
+			for _, got := range v.PIITypes {
+				if !slices.Contains(c.Types, got) {
+					t.Logf("extra   %-14s in %q", got, c.Text)
+				}
+			}
+		}
+		sqlGot, shGot := slices.Contains(v.Categories, CategorySQL), slices.Contains(v.Categories, CategoryShell)
+		if c.SQL {
+			sqlTP.n++
+			if sqlGot {
+				sqlTP.hit++
+			} else {
+				t.Logf("missed  sql in %q", c.Text)
+			}
+		} else {
+			sqlFP.n++
+			if sqlGot {
+				sqlFP.hit++
+				t.Logf("false + sql in %q", c.Text)
+			}
+		}
+		if c.Shell {
+			shTP.n++
+			if shGot {
+				shTP.hit++
+			} else {
+				t.Logf("missed  shell in %q", c.Text)
+			}
+		} else {
+			shFP.n++
+			if shGot {
+				shFP.hit++
+				t.Logf("false + shell in %q", c.Text)
+			}
+		}
+	}
+	types := make([]string, 0, len(perType))
+	for k := range perType {
+		types = append(types, k)
+	}
+	slices.Sort(types)
+	for _, k := range types {
+		t.Logf("  %-16s recall %d/%d", k, perType[k].hit, perType[k].n)
+	}
+	t.Logf("pii+secrets: recall %.3f (%d/%d)  FPR %.3f (%d/%d)", recall.value(), recall.hit, recall.n, fpr.value(), fpr.hit, fpr.n)
+	t.Logf("sql_injection: TPR %.3f (%d/%d)  FPR %.3f (%d/%d)", sqlTP.value(), sqlTP.hit, sqlTP.n, sqlFP.value(), sqlFP.hit, sqlFP.n)
+	t.Logf("command_injection: TPR %.3f (%d/%d)  FPR %.3f (%d/%d)", shTP.value(), shTP.hit, shTP.n, shFP.value(), shFP.hit, shFP.n)
+	if recall.value() < minPIIRecall || fpr.value() > maxPIIFPR {
+		t.Errorf("PII recall %.3f (want ≥ %.2f), FPR %.3f (want ≤ %.2f)", recall.value(), minPIIRecall, fpr.value(), maxPIIFPR)
+	}
+	if sqlTP.value() < minInjectionTPR || sqlFP.value() > maxInjectionFPR || shTP.value() < minInjectionTPR || shFP.value() > maxInjectionFPR {
+		t.Errorf("code injection below the injection bars")
+	}
+}

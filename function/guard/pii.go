@@ -1,0 +1,1056 @@
+package guard
+
+import (
+	"math"
+	"net/netip"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// PII and secret types, as SPEC.md names them.
+const (
+	TypeEmail        = "email"
+	TypeCreditCard   = "credit_card"
+	TypeSSN          = "ssn"
+	TypeTaxID        = "tax_id"
+	TypeAPIKey       = "api_key"
+	TypePhone        = "phone"
+	TypeIBAN         = "iban"
+	TypeIP           = "ip_address"
+	TypeAWSKey       = "aws_access_key"
+	TypeGCPKey       = "gcp_api_key"
+	TypeGitHubToken  = "github_token"
+	TypeGitLabToken  = "gitlab_token"
+	TypeSlackToken   = "slack_token"
+	TypeOpenAIKey    = "openai_key"
+	TypeAnthropicKey = "anthropic_key"
+	TypeJWT          = "jwt"
+	TypePrivateKey   = "private_key"
+)
+
+// secretTypes are reported under the "secrets" category and switched by
+// Config.Secrets; every other type is personal data.
+var secretTypes = map[string]bool{
+	TypeAPIKey: true, TypeAWSKey: true, TypeGCPKey: true, TypeGitHubToken: true, TypeGitLabToken: true,
+	TypeSlackToken: true, TypeOpenAIKey: true, TypeAnthropicKey: true, TypeJWT: true, TypePrivateKey: true,
+}
+
+// IsSecretType reports whether a type name is a credential rather than
+// personal data.
+func IsSecretType(t string) bool { return secretTypes[t] }
+
+type finding struct {
+	typ        string
+	start, end int
+}
+
+// rawState is the scratch the raw-text scanner fills.
+type rawState struct {
+	findings []finding
+	encoded  [][2]int // base64 / hex runs worth decoding for the injection scan
+	sqlCand  []int    // offsets worth an SQL injection check
+	shCand   []int    // offsets worth a shell injection check
+	hexPairs int      // two-digit hex tokens: "69 67 6e …" may spell a payload
+}
+
+// Byte classes of the raw scanner.
+const (
+	rOther uint8 = iota
+	rDigit
+	rUpper
+	rLower
+	rTok // _ - + / = . @ %
+)
+
+var rawClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = rDigit
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = rUpper
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = rLower
+	}
+	for _, c := range "_-+/=.@%" {
+		t[c] = rTok
+	}
+	return t
+}()
+
+func isAlnum(c byte) bool { k := rawClass[c]; return k == rDigit || k == rUpper || k == rLower }
+
+// scanRaw finds PII and secrets in the original text (offsets are needed for
+// redaction) in one pass: a candidate is only validated when its first byte
+// makes it possible, so prose costs a table lookup per byte.
+func scanRaw(s string, st *rawState) {
+	st.findings = st.findings[:0]
+	st.encoded = st.encoded[:0]
+	st.sqlCand, st.shCand = st.sqlCand[:0], st.shCand[:0]
+	st.hexPairs = 0
+	if strings.Contains(s, "-----BEGIN") {
+		scanPEM(s, st)
+	}
+	n := len(s)
+	for i := 0; i < n; {
+		c := s[i]
+		k := rawClass[c]
+		if k == rOther {
+			if c == ' ' || c == '\n' {
+				i++
+				continue
+			}
+			if c != '(' || i+1 >= n || !isDigit(s[i+1]) {
+				rawPunct(s, i, st)
+				if c == ':' {
+					if a, b, ok := scanIPv6(s, i); ok && !inFinding(st, a) {
+						st.add(TypeIP, a, b)
+						i = b
+						continue
+					}
+				}
+				i++
+				continue
+			}
+		}
+		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '_') {
+			i++
+			continue
+		}
+		if len(st.findings) > 0 && inFinding(st, i) {
+			i++
+			continue
+		}
+		if k == rDigit || c == '+' || c == '(' {
+			end, ok := scanNumber(s, i, st)
+			if ok || (end > i+1 && (end >= n || !isAlnum(s[end]) && s[end] != '_' && s[end] != '=' && s[end] != '@')) {
+				// a whole numeric run is classified once, not again from
+				// each of its groups
+				i = max(end, i+1)
+				continue
+			}
+			if c == '(' {
+				i++
+				continue
+			}
+		}
+		j := i
+		var fl uint8
+		// plain lower-case words are most of any prompt: find their end
+		// with the cheapest loop and only ask what a word can be
+		for j < n && rawClass[s[j]] == rLower {
+			j++
+		}
+		if j-i < 16 && (j == n || rawClass[s[j]] == rOther) {
+			w := s[i:j]
+			if assignmentAfter(s, j) && keyWord(w) {
+				scanToken(s, i, j, 0, st)
+			}
+			if len(w) <= 11 {
+				if shellToken(w) {
+					st.addCand(&st.shCand, i)
+				} else if sqlToken(w) || len(w) <= 3 && tautologyStart(s, i, j) {
+					st.addCand(&st.sqlCand, i)
+				}
+			}
+			i = j
+			continue
+		}
+		for j < n {
+			kk := rawClass[s[j]]
+			if kk == rOther {
+				break
+			}
+			if kk == rTok {
+				switch s[j] {
+				case '@':
+					fl |= tokAt
+				case '=':
+					fl |= tokEq
+				case '/':
+					fl |= tokSlash
+				}
+			}
+			j++
+		}
+		// trailing sentence punctuation is not part of a token
+		for j > i && (s[j-1] == '.' || s[j-1] == '-' || s[j-1] == '+' || s[j-1] == '/') {
+			j--
+		}
+		if j == i {
+			i++
+			continue
+		}
+		if c >= 'A' && c <= 'Z' && j-i >= 4 && isDigit(s[i+2]) {
+			if end, ok := scanIBAN(s, i); ok {
+				st.add(TypeIBAN, i, end)
+				i = end
+				continue
+			}
+		}
+		if l := j - i; l <= 3 && ((l == 2 && isHex(s[i]) && isHex(s[i+1])) || (l == 3 && s[i] == 'x' && isHex(s[i+1]) && isHex(s[i+2]))) {
+			st.hexPairs++
+		}
+		scanToken(s, i, j, fl, st)
+		if l := j - i; l <= 11 {
+			if shellToken(s[i:j]) {
+				st.addCand(&st.shCand, i)
+			} else if sqlToken(s[i:j]) || tautologyStart(s, i, j) {
+				st.addCand(&st.sqlCand, i)
+			}
+		} else if c == '/' && hasPrefix(s[i:j], "/dev/") {
+			st.addCand(&st.shCand, i)
+		}
+		i = max(j, i+1)
+	}
+}
+
+// Token flags gathered while finding a token's end.
+const (
+	tokAt uint8 = 1 << iota
+	tokEq
+	tokSlash
+)
+
+// rawPunct records SQL and shell candidates at punctuation.
+func rawPunct(s string, i int, st *rawState) {
+	switch s[i] {
+	case '\'', '"':
+		if sqlCandidate(s, i) {
+			st.addCand(&st.sqlCand, i)
+		}
+	case '`':
+		if sqlCandidate(s, i) {
+			st.addCand(&st.sqlCand, i)
+		}
+		if shellCandidate(s, i) {
+			st.addCand(&st.shCand, i)
+		}
+	case ';':
+		if shellCandidate(s, i) {
+			st.addCand(&st.shCand, i)
+		}
+		if sqlStacked(s, i) {
+			st.addCand(&st.sqlCand, i)
+		}
+	case '|', '&', '$':
+		if shellCandidate(s, i) {
+			st.addCand(&st.shCand, i)
+		}
+	case ':':
+		if i+2 < len(s) && s[i+1] == '(' && s[i+2] == ')' {
+			st.addCand(&st.shCand, i) // ":(){ :|:& };:"
+		}
+	}
+}
+
+func inFinding(st *rawState, i int) bool {
+	for _, f := range st.findings {
+		if i >= f.start && i < f.end {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *rawState) add(typ string, start, end int) {
+	st.findings = append(st.findings, finding{typ, start, end})
+}
+
+func scanPEM(s string, st *rawState) {
+	for off := 0; off < len(s); {
+		k := strings.Index(s[off:], "-----BEGIN")
+		if k < 0 {
+			return
+		}
+		start := off + k
+		hdrEnd := strings.Index(s[start+10:], "-----")
+		if hdrEnd < 0 || hdrEnd > 100 {
+			return
+		}
+		header := s[start+10 : start+10+hdrEnd]
+		bodyStart := start + 10 + hdrEnd + 5
+		if !strings.Contains(header, "PRIVATE KEY") {
+			off = bodyStart
+			continue
+		}
+		end := len(s)
+		if e := strings.Index(s[bodyStart:], "-----END"); e >= 0 {
+			end = bodyStart + e
+			if t := strings.Index(s[end+8:], "-----"); t >= 0 && t < 100 {
+				end += 8 + t + 5
+			}
+		}
+		st.add(TypePrivateKey, start, end)
+		off = end
+	}
+}
+
+// scanNumber reads a run of digit groups ("4111 1111 1111 1111",
+// "(555) 123-4567", "+44 20 7946 0958", "192.168.0.1") and classifies it.
+func scanNumber(s string, i int, st *rawState) (int, bool) {
+	var groups [12]uint8
+	var seps [12]byte
+	ng := 0
+	var digits [24]byte
+	nd := 0
+	plus, paren := false, false
+	j := i
+	if s[j] == '+' {
+		plus = true
+		j++
+	}
+	if j < len(s) && s[j] == '(' {
+		paren = true
+		j++
+	}
+	for j < len(s) && ng < len(groups) {
+		gs := j
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			if nd < len(digits) {
+				digits[nd] = s[j]
+			}
+			nd++
+			j++
+		}
+		if j == gs {
+			break
+		}
+		groups[ng] = uint8(min(j-gs, 255))
+		ng++
+		// one separator (or ") ") followed by a digit continues the number
+		sep := byte(0)
+		k := j
+		if k < len(s) && s[k] == ')' {
+			sep = ')'
+			k++
+			if k < len(s) && (s[k] == ' ' || s[k] == '-') {
+				k++
+			}
+		} else if k < len(s) && (s[k] == ' ' || s[k] == '-' || s[k] == '.') {
+			sep = s[k]
+			k++
+		}
+		if sep == 0 || k >= len(s) || s[k] < '0' || s[k] > '9' {
+			break
+		}
+		// "10.0.0.1 4444" is an address and a port, not one number
+		if ng >= 2 && sep != seps[0] && (sep == '.' || seps[0] == '.') {
+			break
+		}
+		seps[ng-1] = sep
+		j = k
+	}
+	if ng == 0 || nd > len(digits) {
+		return j, false
+	}
+	// a number glued to letters is an identifier, not PII
+	if j < len(s) && (isAlnum(s[j]) || s[j] == '_') {
+		return j, false
+	}
+	if j+1 < len(s) && s[j] == '.' && s[j+1] >= '0' && s[j+1] <= '9' {
+		return j, false // more dotted groups than we read: a version or OID
+	}
+	d := string(digits[:nd]) // one small allocation per numeric candidate
+	g := groups[:ng]
+	sp := seps[:max(0, ng-1)]
+	sameSep := func(c byte) bool {
+		for _, x := range sp {
+			if x != c {
+				return false
+			}
+		}
+		return true
+	}
+	start := i
+	if paren && !plus && i > 0 {
+		start = i
+	}
+	switch {
+	case ng == 4 && sameSep('.') && !plus && !paren:
+		if validIPv4(s[i:j]) && !(i > 0 && (s[i-1] == 'v' || s[i-1] == 'V')) && !hasContext(s, i, versionContext) {
+			st.add(TypeIP, i, j)
+			return j, true
+		}
+		return j, false
+	case ng == 3 && g[0] == 3 && g[1] == 2 && g[2] == 4 && (sameSep('-') || sameSep(' ')) && !plus && !paren:
+		if validSSN(d) {
+			st.add(TypeSSN, i, j)
+			return j, true
+		}
+		if validITIN(d) {
+			st.add(TypeTaxID, i, j)
+			return j, true
+		}
+		return j, false
+	case ng == 2 && g[0] == 2 && g[1] == 7 && sp[0] == '-' && !plus && !paren:
+		if validEINPrefix(d[:2]) {
+			st.add(TypeTaxID, i, j)
+			return j, true
+		}
+		return j, false
+	case ng == 1 && nd == 9 && !plus && !paren:
+		switch {
+		case hasContext(s, i, ssnContext) && validSSN(d):
+			st.add(TypeSSN, i, j)
+			return j, true
+		case hasContext(s, i, taxContext) && (validEINPrefix(d[:2]) || validITIN(d)):
+			st.add(TypeTaxID, i, j)
+			return j, true
+		}
+	}
+	if nd >= 13 && nd <= 19 && !plus && !paren && cardShape(g, sp) && luhn(d) && validIIN(d) {
+		st.add(TypeCreditCard, i, j)
+		return j, true
+	}
+	if nd >= 7 && nd <= 15 && phoneShape(s, i, g, sp, plus, paren) && validPhone(s[start:j], plus) {
+		st.add(TypePhone, start, j)
+		return j, true
+	}
+	return j, false
+}
+
+func validIPv4(s string) bool {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return false
+	}
+	// Loopback, unspecified and broadcast addresses name no one.
+	return !a.IsLoopback() && !a.IsUnspecified() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// scanIPv6 reads an IPv6 address around position i (which is inside or at
+// the start of it).
+func scanIPv6(s string, i int) (int, int, bool) {
+	a := i
+	for a > 0 && (isHex(s[a-1]) || s[a-1] == ':') {
+		a--
+	}
+	b := i
+	colons := 0
+	for b < len(s) && (isHex(s[b]) || s[b] == ':' || s[b] == '.') {
+		if s[b] == ':' {
+			colons++
+		}
+		b++
+	}
+	for b > a && s[b-1] == '.' {
+		b--
+	}
+	if colons < 2 || b-a < 3 || (a > 0 && isAlnum(s[a-1])) || (b < len(s) && isAlnum(s[b])) {
+		return 0, 0, false
+	}
+	addr, err := netip.ParseAddr(s[a:b])
+	if err != nil || !addr.Is6() || addr.IsLoopback() || addr.IsUnspecified() {
+		return 0, 0, false
+	}
+	return a, b, true
+}
+
+// SSA rules: area 000, 666 and 900-999 are never issued, nor group 00 or
+// serial 0000; one digit repeated is a placeholder.
+func validSSN(d string) bool {
+	if len(d) != 9 {
+		return false
+	}
+	area := d[:3]
+	if area == "000" || area == "666" || area[0] == '9' || d[3:5] == "00" || d[5:] == "0000" {
+		return false
+	}
+	return strings.Count(d, d[:1]) != 9
+}
+
+// An ITIN is 9xx-[50-65|70-88|90-92|94-99]-xxxx.
+func validITIN(d string) bool {
+	if len(d) != 9 || d[0] != '9' {
+		return false
+	}
+	g := int(d[3]-'0')*10 + int(d[4]-'0')
+	return (g >= 50 && g <= 65) || (g >= 70 && g <= 88) || (g >= 90 && g <= 92) || (g >= 94 && g <= 99)
+}
+
+// EIN prefixes the IRS assigns (campus codes); 00, 07-09, 17-19 and a few
+// others are never used.
+func validEINPrefix(p string) bool {
+	switch p {
+	case "00", "07", "08", "09", "17", "18", "19", "28", "29", "49", "69", "70", "78", "79", "89", "96", "97":
+		return false
+	}
+	return true
+}
+
+func luhn(d string) bool {
+	sum := 0
+	dbl := false
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if dbl {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		dbl = !dbl
+	}
+	return sum%10 == 0
+}
+
+// validIIN: card numbers start with 2 (Mastercard 2-series), 3 (Amex,
+// Diners, JCB), 4 (Visa), 5 (Mastercard) or 6 (Discover, UnionPay…); one
+// digit repeated is a test pattern, not a card.
+func validIIN(d string) bool {
+	if d[0] < '2' || d[0] > '6' {
+		return false
+	}
+	return strings.Count(d, d[:1]) != len(d)
+}
+
+// cardShape: one run of digits, or groups of 4 (Amex 4-6-5, Diners 4-6-4)
+// with one kind of separator.
+func cardShape(g []uint8, sp []byte) bool {
+	if len(g) == 1 {
+		return true
+	}
+	for _, c := range sp {
+		if c != sp[0] || (c != ' ' && c != '-') {
+			return false
+		}
+	}
+	if len(g) == 3 && g[0] == 4 && g[1] == 6 && (g[2] == 5 || g[2] == 4) {
+		return true
+	}
+	for k, x := range g {
+		if x != 4 && !(k == len(g)-1 && x >= 1 && x <= 4) {
+			return false
+		}
+	}
+	return len(g) >= 4
+}
+
+// phoneShape keeps the expensive libphonenumber check for runs that are
+// written like phone numbers: international (+…), with an area code in
+// parentheses, grouped with separators, or a bare run next to a word that
+// says "phone".
+func phoneShape(s string, i int, g []uint8, sp []byte, plus, paren bool) bool {
+	nd := 0
+	for _, x := range g {
+		nd += int(x)
+	}
+	switch {
+	case plus:
+		return nd >= 8
+	case paren:
+		return nd >= 10
+	case len(g) == 1:
+		return nd >= 10 && hasContext(s, i, phoneContext)
+	case len(g) == 2:
+		// 555-1234 is too short to be sure of; 0800 123456 style needs context
+		return nd >= 10 && hasContext(s, i, phoneContext)
+	}
+	for _, c := range sp {
+		if c == '.' && sp[0] != '.' {
+			return false
+		}
+	}
+	return nd >= 10
+}
+
+func validPhone(num string, plus bool) bool {
+	region := "US"
+	if plus {
+		region = "ZZ"
+	}
+	p, err := phonenumbers.Parse(num, region)
+	if err != nil {
+		return false
+	}
+	return phonenumbers.IsValidNumber(p)
+}
+
+var (
+	versionContext = []string{"version", "build", "release", "v.", "ver", "firmware", "oid", "chapter", "section"}
+	ssnContext     = []string{"ssn", "social security", "social sec", "sozialversicherung", "seguro social", "securite sociale"}
+	taxContext     = []string{"ein", "tax id", "taxpayer", "tin", "employer id", "itin", "tax number", "tax-id"}
+	phoneContext   = []string{"phone", "call", "tel", "mobile", "cell", "whatsapp", "sms", "text me", "fax", "contact", "number", "telefon", "teléfono", "téléphone", "telefono", "номер"}
+)
+
+// hasContext looks for a context word in the 40 bytes before i.
+func hasContext(s string, i int, words []string) bool {
+	var buf [40]byte
+	a := max(0, i-len(buf))
+	w := buf[:i-a]
+	for k := range w {
+		c := s[a+k]
+		if c >= 'A' && c <= 'Z' {
+			c += 32
+		}
+		w[k] = c
+	}
+	for _, x := range words {
+		for k := len(w) - len(x); k >= 0; k-- {
+			// whole word at its start: "tin" must not match "getting"
+			if string(w[k:k+len(x)]) == x && (k == 0 || !isAlnum(w[k-1])) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scanIBAN reads "DE89 3704 0044 0532 0130 00" or "GB82WEST12345698765432"
+// and accepts it when the ISO 13616 mod-97 check passes.
+func scanIBAN(s string, i int) (int, bool) {
+	if i+4 > len(s) || s[i] < 'A' || s[i] > 'Z' || s[i+1] < 'A' || s[i+1] > 'Z' || !isDigit(s[i+2]) || !isDigit(s[i+3]) {
+		return i, false
+	}
+	var buf [34]byte
+	n := 0
+	j := i
+	end := i
+	for j < len(s) && n < len(buf) {
+		c := s[j]
+		switch {
+		case isDigit(c) || (c >= 'A' && c <= 'Z'):
+			buf[n] = c
+			n++
+			j++
+			end = j
+		case c == ' ' && j+1 < len(s) && (isDigit(s[j+1]) || (s[j+1] >= 'A' && s[j+1] <= 'Z')) && (j-i)%5 == 4:
+			j++
+		default:
+			goto done
+		}
+	}
+done:
+	if end < len(s) && isAlnum(s[end]) {
+		return i, false
+	}
+	if n < 15 || n > 34 || !ibanMod97(buf[:n]) {
+		return i, false
+	}
+	return end, true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func ibanMod97(b []byte) bool {
+	rem := 0
+	add := func(c byte) {
+		if isDigit(c) {
+			rem = (rem*10 + int(c-'0')) % 97
+		} else {
+			v := int(c-'A') + 10
+			rem = (rem*100 + v) % 97
+		}
+	}
+	for _, c := range b[4:] {
+		add(c)
+	}
+	for _, c := range b[:4] {
+		add(c)
+	}
+	return rem == 1
+}
+
+// scanToken checks one run of token characters for emails, secrets and
+// encoded payloads.
+func scanToken(s string, i, j int, fl uint8, st *rawState) {
+	t := s[i:j]
+	if k := eqIndex(t, fl); k > 0 && k < len(t)-2 {
+		// NAME=value in one run: judge the name and the value separately
+		if typ, end, ok := secretToken(s, i+k+1, j); ok {
+			st.add(typ, i+k+1, end)
+			return
+		}
+		if keyWord(t[:k]) {
+			if a, b, ok := keyValue(s, i+k); ok {
+				st.add(TypeAPIKey, a, b)
+				return
+			}
+		}
+	}
+	if at := atIndex(t, fl); at > 0 {
+		if a, b, ok := emailAt(s, i+at); ok {
+			st.add(TypeEmail, a, b)
+			return
+		}
+	}
+	// addresses inside URLs and paths: http://198.51.100.1/x, /dev/tcp/10.0.0.1/80
+	for k := 1; fl&(tokSlash|tokAt) != 0 && k < len(t); k++ {
+		if isDigit(t[k]) && (t[k-1] == '/' || t[k-1] == '@') {
+			if end, ok := scanNumber(s, i+k, st); ok {
+				k = end - i
+			}
+		}
+	}
+	if len(t) >= 16 {
+		if typ, end, ok := secretToken(s, i, j); ok {
+			st.add(typ, i, end)
+			return
+		}
+		if len(st.encoded) < 8 && encodedShape(t) {
+			st.encoded = append(st.encoded, [2]int{i, j})
+		}
+	}
+	if assignmentAfter(s, j) && keyWord(t) {
+		if a, b, ok := keyValue(s, j); ok {
+			// a typed credential after "key:" keeps its own type
+			if typ, end, ok := secretToken(s, a, b); ok {
+				st.add(typ, a, end)
+				return
+			}
+			st.add(TypeAPIKey, a, b)
+		}
+	}
+}
+
+func eqIndex(t string, fl uint8) int {
+	if fl&tokEq == 0 {
+		return -1
+	}
+	return strings.IndexByte(t, '=')
+}
+
+func atIndex(t string, fl uint8) int {
+	if fl&tokAt == 0 {
+		return -1
+	}
+	return strings.IndexByte(t, '@')
+}
+
+func emailAt(s string, at int) (int, int, bool) {
+	a := at
+	for a > 0 {
+		c := s[a-1]
+		if isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' {
+			a--
+			continue
+		}
+		break
+	}
+	b := at + 1
+	dot := -1
+	for b < len(s) {
+		c := s[b]
+		if isAlnum(c) || c == '-' {
+			b++
+			continue
+		}
+		if c == '.' && b+1 < len(s) && isAlnum(s[b+1]) {
+			dot = b
+			b++
+			continue
+		}
+		break
+	}
+	if a == at || dot < 0 || s[a] == '.' || s[at-1] == '.' {
+		return 0, 0, false
+	}
+	// git@host:org/repo is an SSH remote, not a person's address
+	if s[a:at] == "git" && b < len(s) && s[b] == ':' {
+		return 0, 0, false
+	}
+	tld := s[dot+1 : b]
+	if len(tld) < 2 {
+		return 0, 0, false
+	}
+	for k := 0; k < len(tld); k++ {
+		if rawClass[tld[k]] != rLower && rawClass[tld[k]] != rUpper {
+			return 0, 0, false
+		}
+	}
+	return a, b, true
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// countSet counts leading bytes of s in the set: upper, lower, digit, extra.
+func countSet(s string, upper, lower, digit bool, extra string) int {
+	n := 0
+	for n < len(s) {
+		c := s[n]
+		k := rawClass[c]
+		if (k == rUpper && upper) || (k == rLower && lower) || (k == rDigit && digit) || (extra != "" && strings.IndexByte(extra, c) >= 0) {
+			n++
+			continue
+		}
+		break
+	}
+	return n
+}
+
+// secretToken recognises credentials by their issuer's prefix and shape
+// (after gitleaks' rule families), so no entropy guess is needed for them.
+func secretToken(s string, i, j int) (string, int, bool) {
+	t := s[i:j]
+	switch t[0] {
+	case 'A':
+		if len(t) >= 20 && (hasPrefix(t, "AKIA") || hasPrefix(t, "ASIA") || hasPrefix(t, "ABIA") || hasPrefix(t, "ACCA") || hasPrefix(t, "A3T")) {
+			if n := countSet(t, true, false, true, ""); n == 20 {
+				return TypeAWSKey, i + 20, true
+			}
+		}
+		if hasPrefix(t, "AIza") && countSet(t[4:], true, true, true, "_-") >= 30 {
+			return TypeGCPKey, i + 4 + countSet(t[4:], true, true, true, "_-"), true
+		}
+	case 'g':
+		for _, p := range []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"} {
+			if hasPrefix(t, p) && countSet(t[4:], true, true, true, "") >= 20 {
+				return TypeGitHubToken, i + 4 + countSet(t[4:], true, true, true, ""), true
+			}
+		}
+		if hasPrefix(t, "github_pat_") && countSet(t[11:], true, true, true, "_") >= 20 {
+			return TypeGitHubToken, i + 11 + countSet(t[11:], true, true, true, "_"), true
+		}
+		for _, p := range []string{"glpat-", "glptt-", "gldt-", "glrt-", "glsoat-", "glcbt-", "gloas-"} {
+			if hasPrefix(t, p) && countSet(t[len(p):], true, true, true, "_-") >= 20 {
+				return TypeGitLabToken, i + len(p) + countSet(t[len(p):], true, true, true, "_-"), true
+			}
+		}
+	case 'x':
+		if len(t) > 5 && hasPrefix(t, "xox") && strings.IndexByte("abposre", t[3]) >= 0 && t[4] == '-' && countSet(t[5:], true, true, true, "-") >= 10 {
+			return TypeSlackToken, i + 5 + countSet(t[5:], true, true, true, "-"), true
+		}
+		if hasPrefix(t, "xapp-") && countSet(t[5:], true, true, true, "-") >= 10 {
+			return TypeSlackToken, i + 5 + countSet(t[5:], true, true, true, "-"), true
+		}
+	case 's':
+		if hasPrefix(t, "sk-ant-") && countSet(t[7:], true, true, true, "_-") >= 20 {
+			return TypeAnthropicKey, i + 7 + countSet(t[7:], true, true, true, "_-"), true
+		}
+		if hasPrefix(t, "sk-") {
+			n := countSet(t[3:], true, true, true, "_-")
+			body := t[3 : 3+n]
+			if n >= 20 && (strings.Contains(body, "T3BlbkFJ") || hasPrefix(body, "proj-") || hasPrefix(body, "svcacct-") || hasPrefix(body, "admin-") || mixedClasses(body)) {
+				return TypeOpenAIKey, i + 3 + n, true
+			}
+		}
+		if (hasPrefix(t, "sk_live_") || hasPrefix(t, "sk_test_")) && countSet(t[8:], true, true, true, "") >= 10 {
+			return TypeAPIKey, i + 8 + countSet(t[8:], true, true, true, ""), true
+		}
+	case 'r':
+		if hasPrefix(t, "rk_live_") && countSet(t[8:], true, true, true, "") >= 10 {
+			return TypeAPIKey, i + 8 + countSet(t[8:], true, true, true, ""), true
+		}
+	case 'e':
+		if hasPrefix(t, "eyJ") {
+			if end, ok := jwtAt(t); ok {
+				return TypeJWT, i + end, true
+			}
+		}
+	}
+	if k := strings.Index(t, "hooks.slack.com/"); k >= 0 && strings.Contains(t[k:], "/services/") {
+		return TypeSlackToken, j, true
+	}
+	return "", 0, false
+}
+
+func jwtAt(t string) (int, bool) {
+	a := countSet(t, true, true, true, "_-")
+	if a < 10 || a >= len(t) || t[a] != '.' || !hasPrefix(t[a+1:], "ey") {
+		return 0, false
+	}
+	b := countSet(t[a+1:], true, true, true, "_-")
+	if b < 10 {
+		return 0, false
+	}
+	end := a + 1 + b
+	if end < len(t) && t[end] == '.' {
+		end += 1 + countSet(t[end+1:], true, true, true, "_-")
+	}
+	return end, true
+}
+
+func mixedClasses(s string) bool {
+	var u, l, d bool
+	for k := 0; k < len(s); k++ {
+		switch rawClass[s[k]] {
+		case rUpper:
+			u = true
+		case rLower:
+			l = true
+		case rDigit:
+			d = true
+		}
+	}
+	return d && (u || l)
+}
+
+// encodedShape: a run that could be base64 or hex of a sentence.
+func encodedShape(t string) bool {
+	var lower, upper, digit, other int
+	for k := 0; k < len(t); k++ {
+		switch rawClass[t[k]] {
+		case rLower:
+			lower++
+		case rUpper:
+			upper++
+		case rDigit:
+			digit++
+		default:
+			if c := t[k]; c != '+' && c != '/' && c != '=' && c != '_' && c != '-' {
+				other++
+			}
+		}
+	}
+	return other == 0 && (lower > 0 && upper > 0 || isHexRun(t))
+}
+
+func isHexRun(t string) bool {
+	if len(t)%2 != 0 {
+		return false
+	}
+	for k := 0; k < len(t); k++ {
+		if !isHex(t[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// assignmentAfter: the token is followed by ':', '=', a quote or " is ",
+// the only way prose or config assigns a value to a name.
+func assignmentAfter(s string, j int) bool {
+	for k := j; k < len(s) && k < j+3; k++ {
+		switch s[k] {
+		case ':', '=', '"', '\'':
+			return true
+		case ' ':
+			continue
+		case 'i', 'I':
+			return k+2 < len(s) && (s[k+1] == 's' || s[k+1] == 'S') && s[k+2] == ' '
+		}
+		return false
+	}
+	return false
+}
+
+// keyWord: a token that names a credential ("api_key", "OPENAI_API_KEY",
+// "password", "Bearer").
+func keyWord(t string) bool {
+	if len(t) < 3 || len(t) > 40 {
+		return false
+	}
+	var buf [40]byte
+	for k := 0; k < len(t); k++ {
+		c := t[k]
+		if c >= 'A' && c <= 'Z' {
+			c += 32
+		}
+		buf[k] = c
+	}
+	l := string(buf[:len(t)])
+	for _, w := range keyWords {
+		if strings.Contains(l, w) {
+			for _, x := range notKeyWords {
+				if strings.Contains(l, x) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+var notKeyWords = []string{"keyboard", "keyword", "monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "author", "keynote", "tokenizer"}
+
+var keyWords = []string{"apikey", "api_key", "api-key", "secret", "token", "passw", "passwd", "pwd", "bearer", "credential", "access_key", "accesskey", "private_key", "auth", "key"}
+
+// keyValue reads the value assigned after a key word: `= "…"`, `: …`,
+// ` is …`. A value must look like a credential: long enough, not a
+// placeholder, and (for long ones) random enough.
+func keyValue(s string, j int) (int, int, bool) {
+	k := j
+	skipped := 0
+	for k < len(s) && skipped < 12 {
+		c := s[k]
+		if c == ' ' || c == ':' || c == '=' || c == '"' || c == '\'' || c == '>' || c == '`' {
+			k++
+			skipped++
+			continue
+		}
+		if (c == 'i' || c == 'I') && k+2 < len(s) && (s[k+1] == 's' || s[k+1] == 'S') && s[k+2] == ' ' {
+			k += 3
+			skipped += 3
+			continue
+		}
+		break
+	}
+	if k == j {
+		return 0, 0, false
+	}
+	a := k
+	for k < len(s) && s[k] > ' ' && s[k] != '"' && s[k] != '\'' && s[k] != '`' && s[k] != ',' && s[k] != ';' && s[k] < 0x7F {
+		k++
+	}
+	for k > a && (s[k-1] == '.' || s[k-1] == ')') {
+		k--
+	}
+	v := s[a:k]
+	if len(v) < 8 || len(v) > 200 || placeholder(v) || codeExpr(v) {
+		return 0, 0, false
+	}
+	if !mixedClasses(v) && entropy(v) < 3.5 {
+		return 0, 0, false
+	}
+	if len(v) >= 16 && entropy(v) < 3.0 {
+		return 0, 0, false
+	}
+	return a, k, true
+}
+
+// codeExpr: the value is code, not a literal — a call, an attribute
+// access (settings.SECRET_KEY) or a plain identifier.
+func codeExpr(v string) bool {
+	if strings.ContainsAny(v, "()[]") {
+		return true
+	}
+	ident, dots, digits := true, 0, 0
+	for k := 0; k < len(v); k++ {
+		c := v[k]
+		switch {
+		case c == '.':
+			dots++
+		case isDigit(c):
+			digits++
+		case isAlnum(c) || c == '_':
+		default:
+			ident = false
+		}
+	}
+	return ident && (dots > 0 && digits == 0 || digits == 0 && strings.IndexByte(v, '_') >= 0 && strings.ToLower(v) == v)
+}
+
+func placeholder(v string) bool {
+	l := strings.ToLower(v)
+	for _, p := range []string{"<", "{", "$", "xxx", "***", "your", "placeholder", "example", "changeme", "redacted", "none", "null", "true", "false", "undefined", "process.env", "os.environ", "getenv", "secret", "password", "[", "%"} {
+		if strings.Contains(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// entropy is the Shannon entropy of s in bits per byte.
+func entropy(s string) float64 {
+	var counts [256]uint16
+	for k := 0; k < len(s); k++ {
+		counts[s[k]]++
+	}
+	h := 0.0
+	n := float64(len(s))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}

