@@ -36,6 +36,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "bad safety mode", set: map[string]string{"SAFETY_FAIL_MODE": "ajar"}, wantErr: "SAFETY_FAIL_MODE"},
 		{name: "bad rate limit by", set: map[string]string{"RATE_LIMIT_BY": "moon"}, wantErr: "RATE_LIMIT_BY"},
 		{name: "bad hops", set: map[string]string{"TRUSTED_PROXY_HOPS": "-1"}, wantErr: "TRUSTED_PROXY_HOPS"},
+		{name: "custom provider needs url and model", set: map[string]string{"CUSTOM_PROVIDERS": "ollama"}, wantErr: "OLLAMA_BASE_URL"},
+		{name: "custom provider name", set: map[string]string{"CUSTOM_PROVIDERS": "my llm!"}, wantErr: "CUSTOM_PROVIDERS"},
+		{name: "custom provider shadowing a built-in", set: map[string]string{"CUSTOM_PROVIDERS": "groq"}, wantErr: "CUSTOM_PROVIDERS"},
+		{name: "custom provider price", set: map[string]string{"CUSTOM_PROVIDERS": "x", "X_BASE_URL": "http://127.0.0.1:1/v1", "X_MODEL": "m", "X_PRICE_INPUT": "cheap"}, wantErr: "X_PRICE_INPUT"},
+		{name: "bad stream idle timeout", set: map[string]string{"STREAM_IDLE_TIMEOUT": "0"}, wantErr: "STREAM_IDLE_TIMEOUT"},
 		{name: "reference without backend names the variable", set: map[string]string{"GROQ_API_KEY": "sm://groq-key"}, wantErr: "GROQ_API_KEY"},
 	}
 	for _, tt := range tests {

@@ -56,6 +56,11 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.lastBody, u.lastHdr, u.lastURL = body, r.Header.Clone(), r.URL.String()
 	mode := u.mode
 	u.mu.Unlock()
+	streaming := strings.Contains(r.URL.Path, ":streamGenerateContent") || bytes.Contains(body, []byte(`"stream":true`))
+	if streaming && (mode == "ok" || mode == "cut" || mode == "echo-secret") {
+		u.stream(w, mode)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	switch mode {
 	case "hang":
@@ -96,6 +101,41 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.answer(w, "Teal is a colour.")
+}
+
+// stream sends an answer as server-sent events in the provider's framing,
+// flushing each event; "cut" stops after the first content chunk without
+// the stream's proper end.
+func (u *upstream) stream(w http.ResponseWriter, mode string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(200)
+	fl := w.(http.Flusher)
+	parts := []string{"Teal ", "is a ", "colour."}
+	if mode == "echo-secret" {
+		parts = []string{"here is a key ", "AKIA2E0A8F", "3B244C9986", " for you"}
+	}
+	for i, p := range parts {
+		t, _ := json.Marshal(p)
+		if u.format == "gemini" {
+			finish := ""
+			if i == len(parts)-1 {
+				finish = `,"finishReason":"STOP"`
+			}
+			fmt.Fprintf(w, "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":%s}]}%s,\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":%d,\"totalTokenCount\":%d},\"modelVersion\":\"gemini-2.5-flash-lite\"}\r\n\r\n", t, finish, 3*(i+1), 12+3*(i+1))
+		} else {
+			fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1764240000,\"model\":\"openai/gpt-oss-20b\",\"choices\":[{\"index\":0,\"delta\":{\"content\":%s},\"finish_reason\":null}]}\n\n", t)
+		}
+		fl.Flush()
+		if mode == "cut" {
+			return
+		}
+	}
+	if u.format != "gemini" {
+		io.WriteString(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1764240000,\"model\":\"openai/gpt-oss-20b\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+		io.WriteString(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1764240000,\"model\":\"openai/gpt-oss-20b\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":9,\"total_tokens\":21}}\n\n")
+		io.WriteString(w, "data: [DONE]\n\n")
+	}
+	fl.Flush()
 }
 
 func (u *upstream) answer(w http.ResponseWriter, text string) {

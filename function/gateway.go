@@ -117,7 +117,7 @@ func buildProviders(cfg *Config, client *http.Client) ([]providers.Provider, map
 				BaseURL: p.BaseURL, Model: p.Model, Key: key, HTTPClient: client}))
 		default: // CUSTOM_PROVIDERS: any OpenAI-compatible endpoint
 			ps = append(ps, providers.NewOpenAICompatible(providers.OpenAIConfig{
-				Name: p.Name, BaseURL: p.BaseURL, Model: p.Model, Key: key, HTTPClient: client}))
+				Name: p.Name, BaseURL: p.BaseURL, Model: p.Model, Key: key, HTTPClient: client, KeyOptional: true}))
 		}
 	}
 	return ps, keys

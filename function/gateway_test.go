@@ -416,3 +416,37 @@ func TestClientIP(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomProviderByConfigurationAlone adds an OpenAI-compatible endpoint
+// (a keyless local server, as Ollama is) with a price, and no code.
+func TestCustomProviderByConfigurationAlone(t *testing.T) {
+	local := newUpstream(t, "openai")
+	tg := newTestGateway(t, map[string]string{
+		"CUSTOM_PROVIDERS":       "local-llm",
+		"LOCAL_LLM_BASE_URL":     local.srv.URL + "/v1",
+		"LOCAL_LLM_MODEL":        "llama3.2:3b",
+		"LOCAL_LLM_PRICE_INPUT":  "1",
+		"LOCAL_LLM_PRICE_OUTPUT": "2",
+		"PROVIDER_ORDER":         "local-llm,gemini",
+	})
+	rec := tg.do(call{method: "POST", path: "/query", body: `{"prompt":"hi"}`, header: auth(testKey)})
+	b := decode(t, rec)
+	if rec.Code != 200 || b["provider"] != "local-llm" || b["model"] != "llama3.2:3b" {
+		t.Fatalf("%d %v", rec.Code, b)
+	}
+	if c := b["cost_estimate_usd"].(float64); math.Abs(c-(12*1+85*2)/1e6) > 1e-12 {
+		t.Errorf("cost = %v", c)
+	}
+	_, body, hdr, url := local.stats()
+	if hdr.Get("Authorization") != "" || url != "/v1/chat/completions" || !strings.Contains(string(body), `"model":"llama3.2:3b"`) {
+		t.Errorf("request: auth %q url %q body %s", hdr.Get("Authorization"), url, body)
+	}
+	rec = tg.do(call{method: "GET", path: "/providers"})
+	if !contains(decode(t, rec)["active_providers"], "local-llm") {
+		t.Errorf("/providers: %s", rec.Body.String())
+	}
+	rec = tg.do(call{method: "GET", path: "/v1/models", header: auth(testKey)})
+	if !strings.Contains(rec.Body.String(), `"local-llm/llama3.2:3b"`) {
+		t.Errorf("/v1/models: %s", rec.Body.String())
+	}
+}

@@ -128,3 +128,85 @@ func or(a, b string) string {
 	}
 	return b
 }
+
+func streamParams(prompt string) openai.ChatCompletionNewParams {
+	return openai.ChatCompletionNewParams{
+		Model:         "auto",
+		Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+	}
+}
+
+func TestOpenAISDKStreaming(t *testing.T) {
+	tests := []struct {
+		name         string
+		gemini, groq string
+		wantText     string
+		wantProvider string
+		wantErr      bool
+	}{
+		{name: "gemini streams", wantText: "Teal is a colour.", wantProvider: "gemini"},
+		{name: "falls over before the first byte", gemini: "503", wantText: "Teal is a colour.", wantProvider: "groq"},
+		{name: "falls over when the first provider is cut before content", gemini: "hang", wantText: "Teal is a colour.", wantProvider: "groq"},
+		{name: "a cut after the first byte is an error, not a short answer", gemini: "cut", wantErr: true},
+		{name: "secrets are redacted in streams too", gemini: "echo-secret", wantProvider: "gemini"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := newTestGateway(t, map[string]string{"PROVIDER_TIMEOUT": "500ms"})
+			tg.gemini.set(or(tt.gemini, "ok"))
+			tg.groq.set(or(tt.groq, "ok"))
+			client := sdkClient(t, tg, testKey)
+			stream := client.Chat.Completions.NewStreaming(context.Background(), streamParams("Name a colour."))
+			var text strings.Builder
+			var chunks int
+			var usage int64
+			for stream.Next() {
+				c := stream.Current()
+				chunks++
+				if c.Object != "chat.completion.chunk" {
+					t.Errorf("object = %q", c.Object)
+				}
+				for _, ch := range c.Choices {
+					text.WriteString(ch.Delta.Content)
+				}
+				if c.Usage.TotalTokens > 0 {
+					usage = c.Usage.TotalTokens
+				}
+			}
+			if tt.wantErr {
+				if stream.Err() == nil {
+					t.Fatalf("stream ended cleanly with %q; want an error", text.String())
+				}
+				return
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatalf("stream error: %v", err)
+			}
+			if tt.wantText != "" && text.String() != tt.wantText {
+				t.Errorf("text = %q, want %q", text.String(), tt.wantText)
+			}
+			if strings.Contains(text.String(), "AKIA2E0A8F3B244C9986") {
+				t.Errorf("secret streamed: %q", text.String())
+			}
+			if chunks < 3 || usage == 0 {
+				t.Errorf("chunks = %d usage = %d", chunks, usage)
+			}
+		})
+	}
+}
+
+func TestStreamErrorsBeforeFirstByteAreJSON(t *testing.T) {
+	tg := newTestGateway(t, nil)
+	tg.gemini.set("503")
+	tg.groq.set("503")
+	client := sdkClient(t, tg, testKey)
+	stream := client.Chat.Completions.NewStreaming(context.Background(), streamParams("hi"))
+	for stream.Next() {
+		t.Fatal("got a chunk from a failed cascade")
+	}
+	var apiErr *openai.Error
+	if !errors.As(stream.Err(), &apiErr) || apiErr.StatusCode != 502 || apiErr.Code != "all_providers_failed" {
+		t.Fatalf("err = %v", stream.Err())
+	}
+}

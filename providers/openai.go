@@ -57,6 +57,9 @@ type OpenAIConfig struct {
 	// ReasoningEffort is sent as reasoning_effort when set ("low" keeps a
 	// reasoning model from spending a small max_tokens on thinking).
 	ReasoningEffort string
+	// KeyOptional lets an endpoint without auth (a local Ollama or vLLM) be
+	// called with no Authorization header when no key is configured.
+	KeyOptional bool
 }
 
 // OpenAICompatible is one chat completions endpoint (Groq, OpenRouter, ...).
@@ -71,6 +74,7 @@ type OpenAICompatible struct {
 	maxField        string
 	reasoningEffort string
 	autoEffort      bool // reasoningEffort was chosen for the model, not configured
+	keyOptional     bool
 }
 
 // NewOpenAICompatible builds a client from cfg as given (no provider defaults).
@@ -91,6 +95,7 @@ func newOpenAI(cfg OpenAIConfig, autoEffort bool) *OpenAICompatible {
 		model:           cfg.Model,
 		endpoint:        strings.TrimRight(cfg.BaseURL, "/") + "/chat/completions",
 		key:             cfg.Key,
+		keyOptional:     cfg.KeyOptional,
 		headers:         maps.Clone(cfg.Headers),
 		client:          clientOrDefault(cfg.HTTPClient),
 		maxBody:         cfg.MaxBodyBytes,
@@ -298,21 +303,11 @@ func (e *oaError) moderation() ([]string, bool) {
 
 // Complete calls chat/completions once (non-streaming).
 func (o *OpenAICompatible) Complete(ctx context.Context, req Request) (*Response, error) {
-	key, err := keyFor(ctx, o.name, o.key)
+	key, err := o.currentKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	h := make(http.Header, len(o.headers)+4)
-	for k, v := range o.headers {
-		switch http.CanonicalHeaderKey(k) {
-		case "Authorization", "Content-Type", "Accept":
-			continue
-		}
-		h.Set(k, v)
-	}
-	h.Set("Authorization", "Bearer "+key)
-	h.Set("User-Agent", userAgent)
-	up, err := postJSON(ctx, o.client, o.name, o.endpoint, h, o.buildRequest(req), o.maxBody)
+	up, err := postJSON(ctx, o.client, o.name, o.endpoint, o.header(key), o.buildRequest(req), o.maxBody)
 	if err != nil {
 		return nil, err
 	}
@@ -417,4 +412,18 @@ func openAIStatusError(name string, up *upstream, now time.Time) *Error {
 	e.Message = statusMessage(up.status, e.Code)
 	e.Err = errors.New(e.Message)
 	return e
+}
+
+// currentKey is the key to send; "" only for a KeyOptional endpoint that has
+// none configured.
+func (o *OpenAICompatible) currentKey(ctx context.Context) (string, error) {
+	if o.keyOptional {
+		if o.key == nil {
+			return "", nil
+		}
+		if k, err := o.key.Key(ctx); err == nil && k == "" {
+			return "", nil
+		}
+	}
+	return keyFor(ctx, o.name, o.key)
 }

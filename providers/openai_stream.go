@@ -68,14 +68,16 @@ func (o *OpenAICompatible) header(key string) http.Header {
 		}
 		h.Set(k, v)
 	}
-	h.Set("Authorization", "Bearer "+key)
+	if key != "" {
+		h.Set("Authorization", "Bearer "+key)
+	}
 	h.Set("User-Agent", userAgent)
 	return h
 }
 
 // Stream calls chat/completions with stream:true and include_usage.
 func (o *OpenAICompatible) Stream(ctx context.Context, req Request) (Stream, error) {
-	key, err := keyFor(ctx, o.name, o.key)
+	key, err := o.currentKey(ctx)
 	if err != nil {
 		return nil, err
 	}
