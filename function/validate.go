@@ -239,7 +239,6 @@ func (b *body) strList(name string) []string {
 // Pydantic-shaped errors. Fields that already failed their type check are
 // skipped: Pydantic reports one error per field.
 func (b *body) checkStruct(v any, order ...string) {
-	inputs := b.inputs(order...)
 	defer b.sortErrors(order)
 	failed := map[string]bool{}
 	for _, e := range b.errs {
@@ -252,6 +251,8 @@ func (b *body) checkStruct(v any, order ...string) {
 	if !ok {
 		return
 	}
+	// Decoded only on failure: the happy path never re-reads the prompt.
+	inputs := b.inputs(order...)
 	for _, fe := range verrs {
 		ns := strings.SplitN(fe.Namespace(), ".", 2) // "QueryRequest.prompt" or "X.prompts[3]"
 		field := ns[len(ns)-1]

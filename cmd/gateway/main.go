@@ -21,7 +21,10 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/joho/godotenv"
 
+	"github.com/llm-secure-gateway/gateway/adapters/awssecrets"
+	"github.com/llm-secure-gateway/gateway/adapters/gcpsecrets"
 	"github.com/llm-secure-gateway/gateway/function"
+	"github.com/llm-secure-gateway/gateway/function/secrets"
 )
 
 func main() {
@@ -51,7 +54,14 @@ func run(demo bool, envFile string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg, err := function.LoadConfig(ctx, getenv, function.LoadOptions{Demo: demo})
+	// Both clouds' secret managers: the container may run on Cloud Run, and
+	// a developer may point a local run at either. Clients are made lazily,
+	// only when a reference uses them.
+	backends := map[string]secrets.Backend{
+		gcpsecrets.Scheme: gcpsecrets.New(os.Getenv),
+		awssecrets.Scheme: awssecrets.New(),
+	}
+	cfg, err := function.LoadConfig(ctx, getenv, function.LoadOptions{Demo: demo, Backends: backends})
 	if err != nil {
 		return err
 	}

@@ -202,7 +202,7 @@ func (g *Guard) scanWords(fold []byte, st *injState) {
 				cl := t.class[b]
 				if cl == 0 {
 					alive = false
-				} else if n = t.next[n*nc+int32(cl)]; n == 0 {
+				} else if n = int32(t.next[n*nc+int32(cl)]); n == 0 {
 					alive = false
 				} else if j-i >= 2 && t.exact[n] != 0 {
 					deepTerminal = true
@@ -287,7 +287,7 @@ func (g *Guard) rejoin(fold []byte, i int) (uint64, int, bool) {
 			if cl == 0 {
 				return best, bestEnd, bestEnd >= 0
 			}
-			n = t.next[n*nc+int32(cl)]
+			n = int32(t.next[n*nc+int32(cl)])
 			if n == 0 {
 				return best, bestEnd, bestEnd >= 0
 			}
@@ -371,7 +371,7 @@ func (sp *splitter) walk(w []byte, depth, covered int) {
 		if cl == 0 {
 			break
 		}
-		n = t.next[n*nc+int32(cl)]
+		n = int32(t.next[n*nc+int32(cl)])
 		if n == 0 {
 			break
 		}

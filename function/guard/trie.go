@@ -12,7 +12,7 @@ import (
 type wordTrie struct {
 	class   [256]uint8
 	nclass  int
-	next    []int32  // node*nclass + class → child node, 0 = none
+	next    []uint16 // node*nclass + class → child node, 0 = none
 	exact   []uint64 // groups of the word ending at node
 	prefix  []uint64 // groups of every word starting with node's path
 	rotFlag []bool   // node's exact word exists only as a ROT13 form
@@ -35,7 +35,7 @@ func (t *wordTrie) classes(words []string) {
 			}
 		}
 	}
-	t.next = make([]int32, t.nclass) // root
+	t.next = make([]uint16, t.nclass) // root
 	t.exact = []uint64{0}
 	t.prefix = []uint64{0}
 	t.rotFlag = []bool{false}
@@ -50,14 +50,14 @@ func (t *wordTrie) insert(w string, groups uint64, rot bool) {
 		c := int32(t.class[w[i]])
 		idx := n*int32(t.nclass) + c
 		if t.next[idx] == 0 {
-			t.next[idx] = int32(len(t.exact))
-			t.next = append(t.next, make([]int32, t.nclass)...)
+			t.next[idx] = uint16(len(t.exact))
+			t.next = append(t.next, make([]uint16, t.nclass)...)
 			t.exact = append(t.exact, 0)
 			t.prefix = append(t.prefix, 0)
 			t.rotFlag = append(t.rotFlag, false)
 			t.real = append(t.real, false)
 		}
-		n = t.next[idx]
+		n = int32(t.next[idx])
 	}
 	if pre {
 		t.prefix[n] |= groups
@@ -81,7 +81,7 @@ func (t *wordTrie) lookup(w []byte) (uint64, bool) {
 		if c == 0 {
 			return pre, false
 		}
-		n = t.next[n*nc+int32(c)]
+		n = int32(t.next[n*nc+int32(c)])
 		if n == 0 {
 			return pre, false
 		}
@@ -150,6 +150,9 @@ func buildTrie(ft foldTable) (*wordTrie, error) {
 	t.classes(words)
 	for _, it := range items {
 		t.insert(it.w, it.groups, it.rot)
+		if len(t.exact) >= 1<<16 {
+			return nil, fmt.Errorf("guard: vocabulary too large for the trie (%d nodes)", len(t.exact))
+		}
 	}
 	return t, nil
 }
@@ -169,7 +172,7 @@ func isASCIIWord(w string) bool {
 type typoIndex struct {
 	// maybe[first letter][length] says whether any key word could match,
 	// so most words cost two array reads.
-	maybe [26][16]bool
+	maybe [26][16]uint32    // bit (last letter - 'a')
 	words map[uint64]uint64 // signature → groups
 }
 
@@ -225,14 +228,17 @@ func buildTypoIndex(ft foldTable) typoIndex {
 				continue
 			}
 			idx.words[sig] |= e.groups & typoGroups
-			idx.maybe[fw[0]-'a'][len(fw)] = true
+			idx.maybe[fw[0]-'a'][len(fw)] |= 1 << (fw[len(fw)-1] - 'a')
 		}
 	}
 	return idx
 }
 
 func (x *typoIndex) lookup(w []byte) uint64 {
-	if len(w) < 5 || len(w) > 15 || w[0] < 'a' || w[0] > 'z' || !x.maybe[w[0]-'a'][len(w)] {
+	if len(w) < 5 || len(w) > 15 || w[0] < 'a' || w[0] > 'z' {
+		return 0
+	}
+	if l := w[len(w)-1]; l < 'a' || l > 'z' || x.maybe[w[0]-'a'][len(w)]&(1<<(l-'a')) == 0 {
 		return 0
 	}
 	sig, ok := typoSignature(w)
