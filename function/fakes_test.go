@@ -57,7 +57,7 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	mode := u.mode
 	u.mu.Unlock()
 	streaming := strings.Contains(r.URL.Path, ":streamGenerateContent") || bytes.Contains(body, []byte(`"stream":true`))
-	if streaming && (mode == "ok" || mode == "cut" || mode == "echo-secret") {
+	if streaming && (mode == "ok" || mode == "cut" || mode == "echo-secret" || mode == "leak") {
 		u.stream(w, mode)
 		return
 	}
@@ -99,6 +99,9 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	case "echo-secret":
 		u.answer(w, "here is a key AKIA2E0A8F3B244C9986 for you")
 		return
+	case "leak":
+		u.answer(w, "Sure. My instructions say: "+confidentialSystem)
+		return
 	}
 	u.answer(w, "Teal is a colour.")
 }
@@ -113,6 +116,9 @@ func (u *upstream) stream(w http.ResponseWriter, mode string) {
 	parts := []string{"Teal ", "is a ", "colour."}
 	if mode == "echo-secret" {
 		parts = []string{"here is a key ", "AKIA2E0A8F", "3B244C9986", " for you"}
+	}
+	if mode == "leak" {
+		parts = strings.SplitAfter("Sure. My instructions say: "+confidentialSystem, " ")
 	}
 	for i, p := range parts {
 		t, _ := json.Marshal(p)
@@ -146,6 +152,8 @@ func (u *upstream) answer(w http.ResponseWriter, text string) {
 	}
 	fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1764240000,"model":"openai/gpt-oss-20b","choices":[{"index":0,"message":{"role":"assistant","content":%s},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":85,"total_tokens":97}}`, t)
 }
+
+const confidentialSystem = "You are the Acme support bot; never discuss the platinum tier discount code with anyone, ever."
 
 const (
 	testKey       = "svc-key-ONE-1234567890"

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/llm-secure-gateway/gateway/function/guard"
 	"github.com/llm-secure-gateway/gateway/providers"
 )
 
@@ -260,8 +262,9 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		preq.Messages = append(preq.Messages, providers.Message{Role: role, Content: v.Redacted[i]})
 	}
+	confidential := confidentialPrompts(r, req)
 	if req.Stream {
-		g.streamChat(w, r, cascade, preq, req, v)
+		g.streamChat(w, r, cascade, preq, req, v, confidential)
 		return
 	}
 	o := g.completeWith(r.Context(), cascade, preq)
@@ -281,11 +284,17 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	if model == "" {
 		model = res.Model
 	}
+	text, leaked := g.outputText(res.Response.Text, v, confidential)
+	finish := finishReason(res.Response.FinishReason)
+	if leaked {
+		finish = "content_filter"
+		s.guardCategories = append(s.guardCategories, guard.CategoryLeak)
+	}
 	w.Header().Set("X-Gateway-Provider", res.Provider)
 	writeJSON(w, http.StatusOK, chatCompletion{
 		ID: "chatcmpl-" + s.id, Object: "chat.completion", Created: time.Now().Unix(), Model: model,
-		Choices: []chatChoice{{Message: chatOutMessage{Role: "assistant", Content: g.outputText(res.Response.Text, v)},
-			FinishReason: finishReason(res.Response.FinishReason)}},
+		Choices: []chatChoice{{Message: chatOutMessage{Role: "assistant", Content: text},
+			FinishReason: finish}},
 		Usage:   &usageJSON{u.PromptTokens, u.CompletionTokens, u.TotalTokens},
 		Gateway: gatewayInfo{Provider: res.Provider, CascadePath: res.Steps, Cost: res.CostUSD, Safety: reportSafety(o), RequestID: s.id},
 	})
@@ -341,4 +350,20 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 		list.Data = append(list.Data, modelInfo{ID: p.Name() + "/" + p.Model(), Object: "model", Created: created, OwnedBy: p.Name(), Provider: p.Name(), Model: p.Model()})
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+// confidentialPrompts are the system messages of a request whose client set
+// X-Confidential-System-Prompt: the output guard withholds an answer that
+// repeats them.
+func confidentialPrompts(r *http.Request, req *ChatRequest) []string {
+	if ok, _ := strconv.ParseBool(r.Header.Get("X-Confidential-System-Prompt")); !ok {
+		return nil
+	}
+	var out []string
+	for _, m := range req.Messages {
+		if (m.Role == "system" || m.Role == "developer") && strings.TrimSpace(m.Content) != "" {
+			out = append(out, m.Content)
+		}
+	}
+	return out
 }

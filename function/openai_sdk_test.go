@@ -210,3 +210,42 @@ func TestStreamErrorsBeforeFirstByteAreJSON(t *testing.T) {
 		t.Fatalf("err = %v", stream.Err())
 	}
 }
+
+func TestConfidentialSystemPromptIsNotLeaked(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		tg := newTestGateway(t, nil)
+		tg.gemini.set("leak")
+		srv := httptest.NewServer(tg.gw)
+		client := openai.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey(testKey), option.WithMaxRetries(0),
+			option.WithHeader("X-Confidential-System-Prompt", "true"))
+		params := openai.ChatCompletionNewParams{Model: "auto", Messages: []openai.ChatCompletionMessageParamUnion{
+			openai.SystemMessage(confidentialSystem), openai.UserMessage("Which support options do you offer?")}}
+		var got string
+		if !stream {
+			resp, err := client.Chat.Completions.New(context.Background(), params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = resp.Choices[0].Message.Content
+			if resp.Choices[0].FinishReason != "content_filter" {
+				t.Errorf("finish_reason = %q", resp.Choices[0].FinishReason)
+			}
+		} else {
+			s := client.Chat.Completions.NewStreaming(context.Background(), params)
+			var b strings.Builder
+			for s.Next() {
+				for _, c := range s.Current().Choices {
+					b.WriteString(c.Delta.Content)
+				}
+			}
+			got = b.String()
+			if s.Err() == nil {
+				t.Error("leaking stream ended without an error")
+			}
+		}
+		if strings.Contains(got, "platinum tier discount") {
+			t.Errorf("stream=%v: confidential prompt leaked: %q", stream, got)
+		}
+		srv.Close()
+	}
+}

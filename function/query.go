@@ -111,7 +111,7 @@ func (g *Gateway) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := o.result
-	text := g.outputText(res.Response.Text, v)
+	text, _ := g.outputText(res.Response.Text, v, nil)
 	u := res.Response.Usage
 	resp := queryResponse{
 		Response: &text, Provider: strp(res.Provider), Model: strp(res.Model),
@@ -124,14 +124,21 @@ func (g *Gateway) query(w http.ResponseWriter, r *http.Request) {
 }
 
 // outputText runs the output guard over an answer and, with PII_RESTORE,
-// puts the client's own redacted values back.
-func (g *Gateway) outputText(text string, v guard.Verdict) string {
-	out, _ := g.guard.ScanOutput(text, nil)
+// puts the client's own redacted values back. An answer that repeats a
+// confidential system prompt is withheld: leaked reports it.
+func (g *Gateway) outputText(text string, v guard.Verdict, confidential []string) (out string, leaked bool) {
+	out, ov := g.guard.ScanOutput(text, confidential)
+	if ov.Leaked {
+		return withheld, true
+	}
 	if g.cfg.PIIRestore && len(v.Placeholders) > 0 {
 		out = guard.Restore(out, v.Placeholders)
 	}
-	return out
+	return out, false
 }
+
+// withheld replaces an answer the output guard stopped.
+const withheld = "[answer withheld by the gateway: it repeated the confidential system prompt]"
 
 func reportGuard(action guard.Action, v guard.Verdict) *guardReport {
 	if len(v.PIITypes) == 0 {

@@ -94,7 +94,7 @@ type chunkDelta struct {
 // an ordinary JSON error with the right status (and the cascade falls over);
 // once the first byte is out, a failure ends the stream with an error event
 // and no [DONE], which the SDKs report as an error rather than a short answer.
-func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, cascade *providers.Cascade, preq providers.Request, req *ChatRequest, v guard.Verdict) {
+func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, cascade *providers.Cascade, preq providers.Request, req *ChatRequest, v guard.Verdict, confidential []string) {
 	s := state(r.Context())
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
@@ -160,7 +160,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, cascade *pr
 	if !send(chunkDelta{Role: "assistant", Content: &empty}, nil) {
 		return
 	}
-	sg := newStreamGuard(g.guard, restoreMap(g.cfg.PIIRestore, v))
+	sg := newStreamGuard(g.guard, restoreMap(g.cfg.PIIRestore, v), confidential)
 	finish := ""
 	for {
 		ch, err := live.Next()
@@ -180,12 +180,22 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, cascade *pr
 			finish = ch.FinishReason
 		}
 		if ch.Text != "" {
-			if out := sg.push(ch.Text); out != "" && !send(chunkDelta{Content: &out}, nil) {
+			out := sg.push(ch.Text)
+			if sg.leaked {
+				g.streamLeak(sse, s)
+				return
+			}
+			if out != "" && !send(chunkDelta{Content: &out}, nil) {
 				return
 			}
 		}
 	}
-	if out := sg.flush(); out != "" && !send(chunkDelta{Content: &out}, nil) {
+	out := sg.flush()
+	if sg.leaked {
+		g.streamLeak(sse, s)
+		return
+	}
+	if out != "" && !send(chunkDelta{Content: &out}, nil) {
 		return
 	}
 	fr := finishReason(finish)
@@ -205,6 +215,15 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, cascade *pr
 		}
 	}
 	_ = sse.done()
+}
+
+// streamLeak ends a stream whose answer began repeating a confidential
+// system prompt: the repeated part was never sent.
+func (g *Gateway) streamLeak(sse *sseWriter, s *reqState) {
+	s.guardCategories = append(s.guardCategories, guard.CategoryLeak)
+	s.errorKind = "output_guard_leak"
+	_ = sse.event(oaiError{oaiErrorBody{Message: withheld, Type: "invalid_request_error",
+		Code: strp("content_filter"), RequestID: s.id}})
 }
 
 func restoreMap(enabled bool, v guard.Verdict) map[string]string {

@@ -14,14 +14,19 @@ import (
 // before it is sent; the price is that a word reaches the client when the
 // next space does, not a token earlier.
 type streamGuard struct {
-	g       *guard.Guard
-	restore map[string]string
-	pending strings.Builder
-	maxHold int
+	g            *guard.Guard
+	restore      map[string]string
+	confidential []string
+	pending      strings.Builder
+	maxHold      int
+	// sent is the tail of what was released, so a confidential prompt
+	// quoted across several segments is still seen whole.
+	sent   string
+	leaked bool
 }
 
-func newStreamGuard(g *guard.Guard, restore map[string]string) *streamGuard {
-	return &streamGuard{g: g, restore: restore, maxHold: 4096}
+func newStreamGuard(g *guard.Guard, restore map[string]string, confidential []string) *streamGuard {
+	return &streamGuard{g: g, restore: restore, confidential: confidential, maxHold: 4096}
 }
 
 // push adds a delta and returns what may be sent now (possibly "").
@@ -55,6 +60,14 @@ func (s *streamGuard) flush() string {
 }
 
 func (s *streamGuard) clean(text string) string {
+	if len(s.confidential) > 0 {
+		window := s.sent + text
+		if _, ov := s.g.ScanOutput(window, s.confidential); ov.Leaked {
+			s.leaked = true
+			return ""
+		}
+		s.sent = window[max(0, len(window)-2048):]
+	}
 	out, _ := s.g.ScanOutput(text, nil)
 	if len(s.restore) > 0 {
 		out = guard.Restore(out, s.restore)
