@@ -43,6 +43,14 @@ type Config struct {
 	RequestTimeout    time.Duration
 	StreamIdleTimeout time.Duration
 
+	// Resilience of the cascade (providers.CascadeConfig).
+	RetryMax      int
+	RetryBackoff  time.Duration
+	CooldownAfter int // -1: cool-downs off
+	CooldownBase  time.Duration
+	CooldownMax   time.Duration
+	HedgeAfter    time.Duration // 0: off
+
 	RateLimit        ratelimit.Spec
 	RateLimitBy      string // "key" or "ip"
 	AuthFailureLimit ratelimit.Spec
@@ -206,6 +214,28 @@ func LoadConfig(ctx context.Context, getenv func(string) string, opts LoadOption
 	}
 	if cfg.StreamIdleTimeout, err = parseDuration(env("STREAM_IDLE_TIMEOUT", "30s")); err != nil {
 		fail("STREAM_IDLE_TIMEOUT: %v", err)
+	}
+	if cfg.RetryMax, err = strconv.Atoi(env("RETRY_MAX", "0")); err != nil || cfg.RetryMax < 0 || cfg.RetryMax > 5 {
+		fail("RETRY_MAX: want an integer 0..5")
+	}
+	if cfg.RetryBackoff, err = parseDuration(env("RETRY_BACKOFF", "250ms")); err != nil {
+		fail("RETRY_BACKOFF: %v", err)
+	}
+	if cfg.CooldownAfter, err = strconv.Atoi(env("COOLDOWN_AFTER", "5")); err != nil || cfg.CooldownAfter < 0 || cfg.CooldownAfter > 1000 {
+		fail("COOLDOWN_AFTER: want an integer 0..1000 (0 turns cool-downs off)")
+	} else if cfg.CooldownAfter == 0 {
+		cfg.CooldownAfter = -1
+	}
+	if cfg.CooldownBase, err = parseDuration(env("COOLDOWN_BASE", "5s")); err != nil {
+		fail("COOLDOWN_BASE: %v", err)
+	}
+	if cfg.CooldownMax, err = parseDuration(env("COOLDOWN_MAX", "2m")); err != nil {
+		fail("COOLDOWN_MAX: %v", err)
+	}
+	if h := env("HEDGE_AFTER", "0"); h != "0" && h != "off" {
+		if cfg.HedgeAfter, err = parseDuration(h); err != nil {
+			fail("HEDGE_AFTER: %v (or 0 to turn hedging off)", err)
+		}
 	}
 	if cfg.RateLimit, err = ratelimit.ParseSpec(env("RATE_LIMIT", "10/minute")); err != nil {
 		fail("RATE_LIMIT: %v", err)
@@ -373,4 +403,14 @@ func validProviderName(s string) bool {
 // envName is a provider's variable prefix: "my-llm" → "MY_LLM".
 func envName(name string) string {
 	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// cascadeConfig is the providers.CascadeConfig this configuration asks for.
+func (c *Config) cascadeConfig(ps []providers.Provider, keys map[string]providers.KeySource) providers.CascadeConfig {
+	return providers.CascadeConfig{
+		Providers: ps, AttemptTimeout: c.ProviderTimeout, Pricing: c.Pricing, Keys: keys,
+		RetryMax: c.RetryMax, RetryBackoff: c.RetryBackoff,
+		CooldownAfter: c.CooldownAfter, CooldownBase: c.CooldownBase, CooldownMax: c.CooldownMax,
+		HedgeAfter: c.HedgeAfter,
+	}
 }

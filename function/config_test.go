@@ -41,6 +41,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "custom provider shadowing a built-in", set: map[string]string{"CUSTOM_PROVIDERS": "groq"}, wantErr: "CUSTOM_PROVIDERS"},
 		{name: "custom provider price", set: map[string]string{"CUSTOM_PROVIDERS": "x", "X_BASE_URL": "http://127.0.0.1:1/v1", "X_MODEL": "m", "X_PRICE_INPUT": "cheap"}, wantErr: "X_PRICE_INPUT"},
 		{name: "bad stream idle timeout", set: map[string]string{"STREAM_IDLE_TIMEOUT": "0"}, wantErr: "STREAM_IDLE_TIMEOUT"},
+		{name: "bad retry max", set: map[string]string{"RETRY_MAX": "many"}, wantErr: "RETRY_MAX"},
+		{name: "bad cooldown", set: map[string]string{"COOLDOWN_AFTER": "-3"}, wantErr: "COOLDOWN_AFTER"},
+		{name: "bad hedge", set: map[string]string{"HEDGE_AFTER": "soonish"}, wantErr: "HEDGE_AFTER"},
+		{name: "hedge off", set: map[string]string{"HEDGE_AFTER": "0", "COOLDOWN_AFTER": "0", "RETRY_MAX": "2"}},
 		{name: "reference without backend names the variable", set: map[string]string{"GROQ_API_KEY": "sm://groq-key"}, wantErr: "GROQ_API_KEY"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@
 package function
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -51,9 +52,7 @@ func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
 // WithProviders replaces the configured providers (tests, custom builds).
 func WithProviders(ps ...providers.Provider) Option {
 	return func(g *Gateway) {
-		g.cascade = providers.NewCascade(providers.CascadeConfig{
-			Providers: ps, AttemptTimeout: g.cfg.ProviderTimeout, Pricing: g.cfg.Pricing,
-		})
+		g.cascade = providers.NewCascade(g.cfg.cascadeConfig(ps, nil))
 	}
 }
 
@@ -80,9 +79,7 @@ func New(cfg *Config, opts ...Option) (*Gateway, error) {
 		return nil, fmt.Errorf("safety: %w", err)
 	}
 	ps, keys := buildProviders(cfg, client)
-	g.cascade = providers.NewCascade(providers.CascadeConfig{
-		Providers: ps, AttemptTimeout: cfg.ProviderTimeout, Pricing: cfg.Pricing, Keys: keys,
-	})
+	g.cascade = providers.NewCascade(cfg.cascadeConfig(ps, keys))
 	for _, o := range opts {
 		o(g)
 	}
@@ -147,7 +144,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.id = newRequestID()
 	}
 	s.clientIP = clientIP(r, g.cfg.TrustedProxyHops)
-	ctx := contextWithState(r.Context(), s)
+	// REQUEST_TIMEOUT counts from arrival, so time spent parsing or queued
+	// for CPU under load comes out of the same budget.
+	ctx, cancel := context.WithTimeout(contextWithState(r.Context(), s), g.cfg.RequestTimeout)
+	defer cancel()
 	r = r.WithContext(ctx)
 	rw := &statusWriter{ResponseWriter: w}
 	rw.Header().Set("X-Request-Id", s.id)

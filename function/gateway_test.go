@@ -450,3 +450,32 @@ func TestCustomProviderByConfigurationAlone(t *testing.T) {
 		t.Errorf("/v1/models: %s", rec.Body.String())
 	}
 }
+
+// TestCoolDownShowsInHealthAndPath: a provider that keeps failing is put to
+// cool down, skipped (a "skipped" step), and /health says degraded.
+func TestCoolDownShowsInHealthAndPath(t *testing.T) {
+	tg := newTestGateway(t, map[string]string{"COOLDOWN_AFTER": "2", "COOLDOWN_BASE": "1m"})
+	tg.gemini.set("503")
+	q := call{method: "POST", path: "/query", body: `{"prompt":"hi"}`, header: auth(testKey)}
+	for range 2 {
+		if rec := tg.do(q); rec.Code != 200 {
+			t.Fatalf("fallback failed: %d", rec.Code)
+		}
+	}
+	b := decode(t, tg.do(q))
+	first := b["cascade_path"].([]any)[0].(map[string]any)
+	if first["provider"] != "gemini" || first["status"] != "skipped" {
+		t.Errorf("first step = %v, want gemini skipped", first)
+	}
+	if n, _, _, _ := tg.gemini.stats(); n != 2 {
+		t.Errorf("gemini called %d times, want 2 (then skipped)", n)
+	}
+	h := decode(t, tg.do(call{method: "GET", path: "/health"}))
+	if h["status"] != "degraded" {
+		t.Errorf("health = %v", h)
+	}
+	m := decode(t, tg.do(call{method: "GET", path: "/metrics"}))
+	if !strings.Contains(mustJSON(m["provider_health"]), `"state":"open"`) {
+		t.Errorf("metrics provider_health = %v", m["provider_health"])
+	}
+}

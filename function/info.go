@@ -6,6 +6,7 @@ import (
 
 	"github.com/llm-secure-gateway/gateway/function/safety"
 	"github.com/llm-secure-gateway/gateway/function/web"
+	"github.com/llm-secure-gateway/gateway/providers"
 )
 
 func (g *Gateway) routesSetup() {
@@ -24,14 +25,31 @@ func (g *Gateway) routesSetup() {
 }
 
 type healthResponse struct {
-	Status    string  `json:"status"`
-	Provider  *string `json:"provider"`
-	Model     *string `json:"model"`
-	Timestamp float64 `json:"timestamp"`
+	Status    string                     `json:"status"`
+	Provider  *string                    `json:"provider"`
+	Model     *string                    `json:"model"`
+	Timestamp float64                    `json:"timestamp"`
+	Providers []providers.ProviderHealth `json:"providers"`
 }
 
+// health reports "healthy", or "degraded" while a provider cools down on
+// this instance but another is usable, or "down" when every provider is
+// cooling (requests still try them as a last resort). It answers 200 in all
+// three: the instance itself is serving.
 func (g *Gateway) health(w http.ResponseWriter, r *http.Request) {
-	resp := healthResponse{Status: "healthy", Timestamp: float64(time.Now().UnixMicro()) / 1e6}
+	resp := healthResponse{Status: "healthy", Timestamp: float64(time.Now().UnixMicro()) / 1e6, Providers: g.cascade.Health()}
+	usable := 0
+	for _, h := range resp.Providers {
+		if h.Usable() {
+			usable++
+		}
+	}
+	switch {
+	case usable == 0 && len(resp.Providers) > 0:
+		resp.Status = "down"
+	case usable < len(resp.Providers):
+		resp.Status = "degraded"
+	}
 	if active := g.cfg.ActiveProviders(); len(active) > 0 {
 		resp.Provider, resp.Model = strp(active[0].Name), strp(active[0].Model)
 	}
@@ -77,7 +95,9 @@ func (g *Gateway) providersInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) metricsInfo(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, g.metrics.snapshot())
+	snap := g.metrics.snapshot()
+	snap.ProviderHealth = g.cascade.Health()
+	writeJSON(w, http.StatusOK, snap)
 }
 
 type toxicityResponse struct {

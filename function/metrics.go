@@ -1,6 +1,8 @@
 package function
 
 import (
+	"github.com/llm-secure-gateway/gateway/providers"
+
 	"crypto/rand"
 	"encoding/hex"
 	"slices"
@@ -93,20 +95,21 @@ func (m *metrics) record(s *reqState, status int, latency time.Duration) {
 }
 
 type metricsSnapshot struct {
-	InstanceID       string                   `json:"instance_id"`
-	StartedAt        string                   `json:"started_at"`
-	UptimeSeconds    float64                  `json:"uptime_seconds"`
-	Scope            string                   `json:"scope"`
-	RequestsTotal    int64                    `json:"requests_total"`
-	RequestsByRoute  map[string]int64         `json:"requests_by_route"`
-	ResponsesByCode  map[string]int64         `json:"responses_by_status"`
-	BlockedTotal     int64                    `json:"blocked_total"`
-	RateLimitedTotal int64                    `json:"rate_limited_total"`
-	AuthFailures     int64                    `json:"auth_failures_total"`
-	ProviderRequests map[string]providerCount `json:"provider_requests"`
-	Tokens           map[string]int64         `json:"tokens"`
-	CostUSDTotal     float64                  `json:"cost_usd_total"`
-	LatencyMS        map[string]float64       `json:"latency_ms"`
+	InstanceID       string                     `json:"instance_id"`
+	StartedAt        string                     `json:"started_at"`
+	UptimeSeconds    float64                    `json:"uptime_seconds"`
+	Scope            string                     `json:"scope"`
+	RequestsTotal    int64                      `json:"requests_total"`
+	RequestsByRoute  map[string]int64           `json:"requests_by_route"`
+	ResponsesByCode  map[string]int64           `json:"responses_by_status"`
+	BlockedTotal     int64                      `json:"blocked_total"`
+	RateLimitedTotal int64                      `json:"rate_limited_total"`
+	AuthFailures     int64                      `json:"auth_failures_total"`
+	ProviderRequests map[string]providerCount   `json:"provider_requests"`
+	Tokens           map[string]int64           `json:"tokens"`
+	CostUSDTotal     float64                    `json:"cost_usd_total"`
+	LatencyMS        map[string]float64         `json:"latency_ms"`
+	ProviderHealth   []providers.ProviderHealth `json:"provider_health"`
 }
 
 func (m *metrics) snapshot() metricsSnapshot {

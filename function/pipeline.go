@@ -135,8 +135,6 @@ func (g *Gateway) complete(ctx context.Context, req providers.Request) outcome {
 
 // completeWith is complete over a given cascade (a pinned model's).
 func (g *Gateway) completeWith(ctx context.Context, cascade *providers.Cascade, req providers.Request) outcome {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.RequestTimeout)
-	defer cancel()
 	if !g.safety.Enabled() {
 		res, err := cascade.Complete(ctx, req)
 		return outcome{result: res, err: err}

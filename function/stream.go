@@ -96,8 +96,7 @@ type chunkDelta struct {
 // and no [DONE], which the SDKs report as an error rather than a short answer.
 func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, cascade *providers.Cascade, preq providers.Request, req *ChatRequest, v guard.Verdict, confidential []string) {
 	s := state(r.Context())
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
-	defer cancel()
+	ctx := r.Context() // carries REQUEST_TIMEOUT
 
 	// AI safety runs beside the stream; a flagged verdict before the first
 	// byte is a 400, after it the stream is cut with an error event.

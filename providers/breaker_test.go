@@ -3,9 +3,11 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -221,20 +223,56 @@ func TestCascadeCooldownOff(t *testing.T) {
 	}
 }
 
-func TestCascadeAllCoolingFailsFast(t *testing.T) {
-	f := newFake(t, reply{status: 503, body: groq503})
-	c := NewCascade(CascadeConfig{Providers: []Provider{newTestGroq(f)}, CooldownAfter: 1})
-	c.Complete(bg(t), chatRequest())
-	_, err := c.Complete(bg(t), chatRequest())
-	ce, ok := errors.AsType[*CascadeError](err)
-	if !ok || !errors.Is(err, ErrAllFailed) {
-		t.Fatalf("err %v", err)
-	}
-	if got := reasons(ce.Steps); !reflect.DeepEqual(got, []string{"groq|openai/gpt-oss-20b|skipped|cooling down"}) {
-		t.Errorf("steps %q", got)
-	}
-	if n := len(f.requests()); n != 1 {
-		t.Errorf("%d calls", n)
+// A cooling provider is skipped while another can answer, but asked as a
+// last resort once every provider in service has failed: a cool-down saves
+// time, it must not cost answers.
+func TestCascadeCoolingProviderIsTheLastResort(t *testing.T) {
+	for _, hedge := range []time.Duration{0, 30 * time.Millisecond} {
+		t.Run(fmt.Sprint("hedge=", hedge), func(t *testing.T) {
+			clk := newClock()
+			var geminiOKNow atomic.Bool
+			gf := newFake(t, reply{fn: func(*http.Request) reply {
+				if geminiOKNow.Load() {
+					return reply{status: 200, body: geminiOK}
+				}
+				return reply{status: 503, body: googleErr(503, "UNAVAILABLE", "x")}
+			}})
+			qf := newFake(t, reply{status: 502, body: groq503})
+			c := NewCascade(CascadeConfig{Providers: []Provider{newTestGemini(gf, ""), newTestGroq(qf)},
+				CooldownAfter: 1, CooldownBase: time.Minute, HedgeAfter: hedge, Now: clk.Now})
+			if _, err := c.Complete(bg(t), chatRequest()); !errors.Is(err, ErrAllFailed) {
+				t.Fatalf("first call: %v", err)
+			}
+			if h := c.Health(); h[0].State != StateOpen || h[1].State != StateOpen {
+				t.Fatalf("health %+v", h)
+			}
+			geminiOKNow.Store(true)
+			res, err := c.Complete(bg(t), chatRequest())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{
+				"gemini|gemini-2.5-flash-lite|skipped|cooling down",
+				"gemini|gemini-2.5-flash-lite|success|<nil>",
+				"groq|openai/gpt-oss-20b|skipped|cooling down",
+			}
+			if hedge == 0 {
+				want = []string{
+					"gemini|gemini-2.5-flash-lite|skipped|cooling down",
+					"groq|openai/gpt-oss-20b|skipped|cooling down",
+					"gemini|gemini-2.5-flash-lite|success|<nil>",
+				}
+			}
+			if got := reasons(res.Steps); !reflect.DeepEqual(got, want) {
+				t.Errorf("steps\n got %q\nwant %q", got, want)
+			}
+			if h := c.Health()[0]; h.State != StateClosed {
+				t.Errorf("an answer from the last resort ends its cool-down: %+v", h)
+			}
+			if n := len(qf.requests()); n != 1 {
+				t.Errorf("groq called %d times; once it was cooling, gemini answered first", n)
+			}
+		})
 	}
 }
 

@@ -231,31 +231,51 @@ func (c *Cascade) Prefer(name, model string) (*Cascade, error) {
 func (c *Cascade) Pricing() Pricing { return c.pricing }
 
 // Complete runs req through the providers in order. The overall deadline is
-// ctx's; each attempt is further bounded by the attempt timeout. Every
-// failure is a *CascadeError carrying the steps tried.
+// ctx's; each attempt is further bounded by the attempt timeout. A provider
+// cooling down is skipped (a skipped step) and asked only as a last resort,
+// after every other one failed. Every failure is a *CascadeError carrying
+// the steps tried.
 func (c *Cascade) Complete(ctx context.Context, req Request) (*Result, error) {
 	if c.hedgeAfter > 0 && len(c.providers) > 1 {
 		return c.hedged(ctx, req)
 	}
 	steps := make([]Step, 0, len(c.providers)+1)
-	for i, p := range c.providers {
+	var cooling []int
+	// next runs provider i's turn: a result or a final error ends the
+	// cascade, (nil, nil) moves on.
+	next := func(i, left int, lastResort bool) (*Result, error) {
 		if ctx.Err() != nil {
 			return nil, stopped(ctx, steps)
 		}
-		resp, err := c.turn(ctx, i, req, &steps, c.usableFrom(i))
-		if errors.Is(err, errCooling) {
-			continue
-		}
-		if err == nil {
-			return c.result(p, resp, steps), nil
-		}
-		if ctx.Err() != nil {
+		resp, err := c.turn(ctx, i, req, &steps, left, lastResort)
+		switch {
+		case errors.Is(err, errCooling):
+			cooling = append(cooling, i)
+			return nil, nil
+		case err == nil:
+			return c.result(c.providers[i], resp, steps), nil
+		case ctx.Err() != nil:
 			return nil, stopped(ctx, steps)
 		}
 		// A provider's own safety block is a verdict on the prompt, not an
 		// outage: asking the next provider would be shopping for a yes.
 		if pe, ok := errors.AsType[*Error](err); ok && pe.Kind == KindSafety {
 			return nil, &CascadeError{Steps: steps, Blocked: pe}
+		}
+		return nil, nil
+	}
+	for i := range c.providers {
+		if res, err := next(i, c.usableFrom(i), false); res != nil || err != nil {
+			return res, err
+		}
+	}
+	// Every provider in service failed. A cooling one is skipped to save
+	// time, not because it cannot answer: before giving up, ask it too.
+	// This keeps cool-downs from costing answers when failures are spread
+	// over all providers rather than one being down.
+	for k, i := range slices.Clone(cooling) {
+		if res, err := next(i, len(cooling)-k, true); res != nil || err != nil {
+			return res, err
 		}
 	}
 	return nil, &CascadeError{Steps: steps}

@@ -31,20 +31,34 @@ func (c *Cascade) hedged(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 	}()
-	results := make(chan done, n)
+	results := make(chan done, 2*n)
 	next, running := 0, 0
+	var cooling []int // skipped providers, asked last as in Complete
+	// launch starts the next provider; a cooling one only when nothing else
+	// is left or running (lastResort).
 	launch := func() bool {
-		if next >= n || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		lastResort := next >= n
+		if lastResort && (len(cooling) == 0 || running > 0) {
 			return false
 		}
 		i := next
-		next++
+		if lastResort {
+			i, cooling = cooling[0], cooling[1:]
+		} else {
+			next++
+		}
 		actx, cancel := context.WithCancel(ctx)
+		if prev := cancels[i]; prev != nil {
+			prev()
+		}
 		cancels[i] = cancel
 		running++
 		go func() {
 			var steps []Step
-			resp, err := c.turn(actx, i, req, &steps, 1)
+			resp, err := c.turn(actx, i, req, &steps, 1, lastResort)
 			results <- done{i: i, resp: resp, err: err, steps: steps, canceled: actx.Err() != nil && ctx.Err() == nil}
 		}()
 		return true
@@ -67,15 +81,20 @@ func (c *Cascade) hedged(ctx context.Context, req Request) (*Result, error) {
 		select {
 		case d := <-results:
 			running--
-			slots[d.i] = d.steps
+			slots[d.i] = append(slots[d.i], d.steps...)
 			switch {
 			case win >= 0 || blocked != nil:
 				// A loser coming back after the race was decided.
 				if (d.canceled || d.err == nil) && len(d.steps) > 0 {
 					r := reasonHedgeLost
-					last := &slots[d.i][len(d.steps)-1]
+					last := &slots[d.i][len(slots[d.i])-1]
 					last.Status, last.Reason = StepFailed, &r
 				}
+			case errors.Is(d.err, errCooling):
+				// Nothing was called: move on at once.
+				cooling = append(cooling, d.i)
+				launch()
+				continue
 			case d.err == nil:
 				win, winResp = d.i, d.resp
 				stopOthers(d.i)

@@ -61,7 +61,8 @@ func (p Pricing) Cost(provider, model string, u Usage) *float64 {
 	if !ok {
 		return nil
 	}
-	c := (float64(u.PromptTokens)*pr.InputPerMTok + float64(u.CompletionTokens)*pr.OutputPerMTok) / 1e6
+	// A negative count from a broken upstream must not make a negative cost.
+	c := (float64(max(u.PromptTokens, 0))*pr.InputPerMTok + float64(max(u.CompletionTokens, 0))*pr.OutputPerMTok) / 1e6
 	// Round away float noise (0.000074000000000001) that would show in JSON;
 	// 1e-12 USD is far below any real price step.
 	c = math.Round(c*1e12) / 1e12

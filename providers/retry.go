@@ -71,11 +71,17 @@ func (c *Cascade) backoff(n int, hint time.Duration) time.Duration {
 // cooling down: with retries on, a turn may use at most its share of what is
 // left of the request's deadline, so the last provider still gets a fair
 // try. A cooling provider gets a skipped step and errCooling.
-func (c *Cascade) turn(ctx context.Context, i int, req Request, steps *[]Step, left int) (*Response, error) {
+//
+// lastResort calls a cooling provider anyway, once every provider in
+// service has failed (its skipped step is already recorded).
+func (c *Cascade) turn(ctx context.Context, i int, req Request, steps *[]Step, left int, lastResort bool) (*Response, error) {
 	p := c.providers[i]
-	b, probe, ok := c.admit(i, steps)
-	if !ok {
-		return nil, errCooling
+	b, probe := c.breakerAt(i), false
+	if !lastResort {
+		var ok bool
+		if b, probe, ok = c.admit(i, steps); !ok {
+			return nil, errCooling
+		}
 	}
 	timeout := c.timeout
 	var turnEnd time.Time

@@ -63,3 +63,34 @@ func BenchmarkNew(b *testing.B) {
 		}
 	}
 }
+
+// Component benchmarks: where the time of BenchmarkScan4000 goes.
+func BenchmarkFold4000(b *testing.B) {
+	g := newGuard(b, nil)
+	p := benchPrompt("")
+	var f foldState
+	b.ReportAllocs()
+	for b.Loop() {
+		f.normalize(p, g.ft)
+	}
+}
+
+func BenchmarkRaw4000(b *testing.B) {
+	p := benchPrompt("")
+	var st rawState
+	b.ReportAllocs()
+	for b.Loop() {
+		scanRaw(p, &st)
+	}
+}
+
+func BenchmarkInjection4000(b *testing.B) {
+	g := newGuard(b, nil)
+	p := benchPrompt("")
+	sc := new(scratch)
+	scanRaw(p, &sc.raw)
+	b.ReportAllocs()
+	for b.Loop() {
+		g.injectionScore(p, sc, 0)
+	}
+}

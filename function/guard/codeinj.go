@@ -231,3 +231,50 @@ func tautologyStart(s string, i, j int) bool {
 	}
 	return k+1 < len(s) && (s[k]|0x20 == 'o' || s[k]|0x20 == 'a')
 }
+
+// What a plain lower-case word may start.
+const (
+	candNone = iota
+	candShell
+	candSQL
+	candTautology
+)
+
+// wordCandidate is shellToken, sqlToken and the "or 1=1" test for plain
+// lower-case words, as one switch on the length.
+func wordCandidate(w string) int {
+	switch len(w) {
+	case 2:
+		switch w {
+		case "nc", "sh":
+			return candShell
+		case "or":
+			return candTautology
+		}
+	case 3:
+		if w == "and" {
+			return candTautology
+		}
+	case 4:
+		if w == "bash" || w == "ncat" {
+			return candShell
+		}
+	case 5:
+		if w == "union" {
+			return candSQL
+		}
+	case 6:
+		if w == "python" || w == "netcat" || w == "mkfifo" {
+			return candShell
+		}
+	case 7:
+		if w == "waitfor" {
+			return candSQL
+		}
+	case 10:
+		if w == "powershell" {
+			return candShell
+		}
+	}
+	return candNone
+}

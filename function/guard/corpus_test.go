@@ -70,6 +70,23 @@ func TestCorpusInjection(t *testing.T) {
 	}
 	cases := readJSONL[injectionCase](t, "injection.jsonl")
 	cases = append(cases, readJSONL[injectionCase](t, "injection_extra.jsonl")...)
+	injectionRates(t, g, cases)
+}
+
+// TestHoldoutInjection runs the held-out set: written before the detector
+// was tuned against it, so its first-pass rates are reported in the package
+// notes; it now has to clear the same bars, or the detector was tuned to
+// the examples rather than the technique.
+func TestHoldoutInjection(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	injectionRates(t, g, readJSONL[injectionCase](t, "holdout_injection.jsonl"))
+}
+
+func injectionRates(t *testing.T, g *Guard, cases []injectionCase) {
+	t.Helper()
 	var tp, fp rate
 	perTech := map[string]*rate{}
 	for _, c := range cases {

@@ -287,6 +287,9 @@ func TestScanConcurrent(t *testing.T) {
 }
 
 func TestScanAllocationsDoNotGrow(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	g := newGuard(t, nil)
 	small := benchPrompt("")[:400]
 	large := benchPrompt("")
@@ -302,6 +305,9 @@ func TestScanAllocationsDoNotGrow(t *testing.T) {
 // Crafted inputs must cost about what ordinary text of the same size costs:
 // no backtracking blow-up, no quadratic rescans.
 func TestPathologicalInputsStayLinear(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("timing test: the race detector distorts it")
+	}
 	g := newGuard(t, func(c *Config) { c.PIIAction = ActionRedact })
 	baseline := benchPrompt("")
 	measure := func(s string) time.Duration {
@@ -330,7 +336,7 @@ func TestPathologicalInputsStayLinear(t *testing.T) {
 	} {
 		d := measure(s)
 		t.Logf("%-18s %8v for %d bytes", name, d, len(s))
-		if d > 50*base+20*time.Millisecond {
+		if d > 100*base+50*time.Millisecond {
 			t.Errorf("%s: %v for %d bytes (ordinary text: %v)", name, d, len(s), base)
 		}
 	}

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"encoding/binary"
 	"unicode"
 	"unicode/utf8"
 
@@ -188,14 +189,7 @@ func (f *foldState) reset() {
 // normalize folds s into f.fold.
 func (f *foldState) normalize(s string, ft foldTable) {
 	f.reset()
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(s) {
 		f.foldASCII(s)
 		return
 	}
@@ -305,7 +299,7 @@ func (f *foldState) asciiByte(s string, i int, c byte) {
 	}
 }
 
-var lowerTab = func() (t [128]byte) {
+var lowerTab = func() (t [256]byte) {
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] = byte(c)
 		t[c-32] = byte(c)
@@ -313,6 +307,22 @@ var lowerTab = func() (t [128]byte) {
 	t['l'], t['L'] = 'i', 'i'
 	return t
 }()
+
+// isASCII checks eight bytes at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64([]byte(s[i:i+8]))&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
 
 // foldASCII is the hot path (most prompts are ASCII): the same folding as
 // asciiByte, written as one loop over a buffer sized up front. A test keeps
@@ -333,8 +343,22 @@ func (f *foldState) foldASCII(s string) {
 			letter, leet := false, false
 		word:
 			for i < n {
+				// letters are most bytes: copy a run of them in a tight loop
+				for i < n {
+					l := lowerTab[s[i]]
+					if l == 0 {
+						break
+					}
+					out[o] = l
+					o++
+					i++
+					letter = true
+				}
+				if i >= n {
+					break
+				}
 				c = s[i]
-				switch asciiClass[c] {
+				switch asciiClass[c&0x7F] {
 				case clsLetter:
 					out[o] = lowerTab[c]
 					letter = true

@@ -147,10 +147,13 @@ func scanRaw(s string, st *rawState) {
 			if assignmentAfter(s, j) && keyWord(w) {
 				scanToken(s, i, j, 0, st)
 			}
-			if len(w) <= 11 {
-				if shellToken(w) {
-					st.addCand(&st.shCand, i)
-				} else if sqlToken(w) || len(w) <= 3 && tautologyStart(s, i, j) {
+			switch wordCandidate(w) {
+			case candShell:
+				st.addCand(&st.shCand, i)
+			case candSQL:
+				st.addCand(&st.sqlCand, i)
+			case candTautology:
+				if tautologyStart(s, i, j) {
 					st.addCand(&st.sqlCand, i)
 				}
 			}
@@ -404,7 +407,7 @@ func scanNumber(s string, i int, st *rawState) (int, bool) {
 		st.add(TypeCreditCard, i, j)
 		return j, true
 	}
-	if nd >= 7 && nd <= 15 && phoneShape(s, i, g, sp, plus, paren) && validPhone(s[start:j], plus) {
+	if nd >= 7 && nd <= 15 && phoneShape(s, i, g, sp, plus, paren) && validPhone(s[start:j], plus, nanpShape(g, sp, paren)) {
 		st.add(TypePhone, start, j)
 		return j, true
 	}
@@ -538,6 +541,9 @@ func cardShape(g []uint8, sp []byte) bool {
 // parentheses, grouped with separators, or a bare run next to a word that
 // says "phone".
 func phoneShape(s string, i int, g []uint8, sp []byte, plus, paren bool) bool {
+	if !plus && !paren && len(g) >= 3 && g[0] == 4 && g[1] == 2 && g[2] == 2 && (s[i] == '1' || s[i] == '2') {
+		return false // 2024-01-15 12:30: a date and a time
+	}
 	nd := 0
 	for _, x := range g {
 		nd += int(x)
@@ -561,16 +567,44 @@ func phoneShape(s string, i int, g []uint8, sp []byte, plus, paren bool) bool {
 	return nd >= 10
 }
 
-func validPhone(num string, plus bool) bool {
-	region := "US"
+// phoneRegions are tried, in order, for national numbers with a trunk
+// prefix ("020 7946 0958"); international ones carry their country.
+var phoneRegions = []string{"GB", "DE", "FR", "IN", "AU", "ES", "IT", "BR", "NL", "JP"}
+
+// validPhone asks libphonenumber. A number written in the North American
+// layout ((555) 123-4567, 555-123-4567) only has to be a possible one:
+// fictional 555 numbers are personal data in every test set and in many
+// forms, even though no carrier serves them.
+func validPhone(num string, plus, nanp bool) bool {
 	if plus {
-		region = "ZZ"
+		p, err := phonenumbers.Parse(num, "ZZ")
+		return err == nil && (phonenumbers.IsValidNumber(p) || nanp && p.GetCountryCode() == 1 && phonenumbers.IsPossibleNumber(p))
 	}
-	p, err := phonenumbers.Parse(num, region)
-	if err != nil {
+	if p, err := phonenumbers.Parse(num, "US"); err == nil && (phonenumbers.IsValidNumber(p) || nanp && phonenumbers.IsPossibleNumber(p)) {
+		return true
+	}
+	if num[0] != '0' && !(num[0] == '(' && len(num) > 1 && num[1] == '0') {
 		return false
 	}
-	return phonenumbers.IsValidNumber(p)
+	for _, region := range phoneRegions {
+		if p, err := phonenumbers.Parse(num, region); err == nil && phonenumbers.IsValidNumber(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// nanpShape: 3-3-4 digit groups, optionally after a 1, with separators or an
+// area code in parentheses.
+func nanpShape(g []uint8, sp []byte, paren bool) bool {
+	k := 0
+	if len(g) == 4 && g[0] == 1 {
+		k = 1
+	}
+	if len(g)-k != 3 || g[k] != 3 || g[k+1] != 3 || g[k+2] != 4 {
+		return false
+	}
+	return paren || sp[len(sp)-1] == '-' || sp[len(sp)-1] == '.' || sp[len(sp)-1] == ' '
 }
 
 var (
@@ -827,7 +861,7 @@ func secretToken(s string, i, j int) (string, int, bool) {
 		if hasPrefix(t, "sk-") {
 			n := countSet(t[3:], true, true, true, "_-")
 			body := t[3 : 3+n]
-			if n >= 20 && (strings.Contains(body, "T3BlbkFJ") || hasPrefix(body, "proj-") || hasPrefix(body, "svcacct-") || hasPrefix(body, "admin-") || mixedClasses(body)) {
+			if n >= 20 && (strings.Contains(body, "T3BlbkFJ") || hasPrefix(body, "proj-") || hasPrefix(body, "svcacct-") || hasPrefix(body, "admin-") || mixedClasses(body) || n >= 32) {
 				return TypeOpenAIKey, i + 3 + n, true
 			}
 		}
@@ -1030,7 +1064,7 @@ func codeExpr(v string) bool {
 
 func placeholder(v string) bool {
 	l := strings.ToLower(v)
-	for _, p := range []string{"<", "{", "$", "xxx", "***", "your", "placeholder", "example", "changeme", "redacted", "none", "null", "true", "false", "undefined", "process.env", "os.environ", "getenv", "secret", "password", "[", "%"} {
+	for _, p := range []string{"<", "{", "$", "xxx", "***", "your", "placeholder", "changeme", "redacted", "none", "null", "true", "false", "undefined", "process.env", "os.environ", "getenv", "secret", "password", "[", "%"} {
 		if strings.Contains(l, p) {
 			return true
 		}

@@ -35,7 +35,7 @@ const (
 	gNoWord                          // no, without, free, bypass
 	gStay                            // stay, remain
 	gCharacter                       // character, role
-	gIn                              // in
+	gBe                              // be, become: the imperative of a persona order
 	gDecode                          // decode, base64, rot13
 	gExecute                         // follow, execute, obey
 	gAI                              // ai, assistant, llm, model
@@ -51,7 +51,7 @@ const (
 	gAre                             // are, is, be
 	gIf                              // if, when
 	gDo                              // do
-	gAnything                        // anything
+	gRel                             // that, which: a relative clause narrowing the object
 	gCreate                          // write, create, draft: requests about prompts, not for them
 	gSummarize                       // summarize, translate, process
 	gOverrideN                       // override, bypass (as nouns / commands)
@@ -63,12 +63,18 @@ const (
 	gCred                            // password, credentials
 	gMind                            // never mind
 	gRefuse                          // refuse, decline
+	gAuthority                       // administrator, developer, creator
+	gHypo                            // hypothetically, suppose
+	gBeginning                       // beginning, start
+	gNothing                         // nothing
+	gInstead                         // instead
 	gEncodeOut                       // backwards, in base64: getting past an output filter
 	gHeed                            // pay no attention / heed
 	gGiven                           // given, told, received
 	gUser                            // the user
 	gPrep                            // on, in, from: "the instructions on the box"
 	gComply                          // abide, follow, bound
+	gPron                            // it, them: an order pointing back at named instructions
 )
 
 type vocabEntry struct {
@@ -77,7 +83,7 @@ type vocabEntry struct {
 }
 
 var vocabulary = []vocabEntry{
-	{gOverride, []string{
+	{gOverride, []string{"aside",
 		"ignore", "disregard", "forget", "bypass", "skip", "discard", "abandon", "neglect", "dismiss", "omit", "unlearn", "overrule", "circumvent",
 		// es
 		"ignora", "ignore", "ignorad", "ignoren", "olvida", "olvide", "olvidate", "olviden", "omite", "descarta", "desestima", "omiso", "borra",
@@ -93,19 +99,24 @@ var vocabulary = []vocabEntry{
 		"игнорируй", "игнорируйте", "игнорировать", "проигнорируй", "проигнорируйте", "забудь", "забудьте", "забыть", "отбрось", "отмени", "пренебреги", "обойди",
 	}},
 	{gMind, []string{"mind"}},
+	{gAuthority, []string{"openais", "anthropics", "administrator", "admin", "developer", "developers", "creator", "creators", "owner", "operator", "openai", "anthropic", "google", "sysadmin", "supervisor", "programmer"}},
+	{gHypo, []string{"hypothetically", "hypothetical", "suppose", "imagine", "pretend", "assume", "theoretically", "fictional"}},
+	{gBeginning, []string{"beginning", "start", "top", "first"}},
+	{gInstead, []string{"instead", "rather", "en", "lugar", "plutot", "stattdessen", "invece", "вместо"}},
+	{gNothing, []string{"nothing", "none"}},
 	{gRefuse, []string{"apologize", "apologise", "apologizing", "disclaimers", "disclaimer", "caveats", "moralize", "lecture", "refuse", "refuses", "decline", "declines", "reject", "rejects", "deny", "denies", "censor", "censors", "warn", "warns", "hesitate"}},
 	{gEncodeOut, []string{"backwards", "backward", "reversed", "reverse", "acrostic", "base64", "hex", "encoded", "cipher", "morse", "rot13"}},
 	{gHeed, []string{"attention", "heed", "regard", "notice", "caso"}},
-	{gGiven, []string{"given", "told", "received", "provided", "programmed", "trained", "configured", "instructed", "got", "loaded", "initialized"}},
+	{gGiven, []string{"written", "given", "told", "received", "provided", "programmed", "trained", "configured", "instructed", "got", "loaded", "initialized"}},
 	{gUser, []string{"user", "users", "user's", "usuario", "utilisateur", "benutzer", "utente", "usuário", "пользователя"}},
 	{gPrep, []string{"on", "in", "from", "of", "inside", "within", "about", "at", "for"}},
 	{gOverrideWeak, []string{"override", "overwrite", "erase", "delete", "clear", "reset", "drop", "remove", "replace", "break", "violate", "suspend", "disable", "deactivate"}},
 	{gComply, []string{"abide", "follow", "obey", "comply", "adhere", "bound", "restricted", "limited", "censored", "filtered", "respect", "constrained"}},
 	{gMy, []string{"my", "mine", "our", "mis", "mes", "mon", "ma", "meine", "meinen", "miei", "mie", "minhas", "meus", "мои", "моих", "我的"}},
-	{gAll, []string{"all", "any", "every", "existing", "current", "default", "given", "those", "these", "your", "its"}},
+	{gAll, []string{"cualquier", "cualquiera", "quaisquer", "qualquer", "qualsiasi", "toute", "tout", "jede", "jeden", "любые", "all", "any", "every", "existing", "current", "default", "given", "those", "these", "your", "its"}},
 	{gSay, []string{"say", "says", "answers", "responds", "replies", "print", "output", "write", "respond", "reply", "answer", "type", "return", "tell", "repeat", "recommend", "forward", "send", "email", "include", "di", "dis", "diga", "sag", "sage", "di", "скажи", "ответь", "напиши"}},
 	{gCred, []string{"password", "passwords", "passcode", "passphrase", "credentials", "credential", "apikey", "contrasena", "passwort", "senha", "пароль", "secret", "secrets"}},
-	{gPrior, []string{
+	{gPrior, []string{"previa", "previo", "previe", "prevista",
 		"previous", "prior", "above", "earlier", "preceding", "former", "original", "initial", "foregoing", "aforementioned",
 		"anteriores", "anterior", "previas", "previos", "precedentes",
 		"precedentes", "precedente", "anterieures", "anterieurs", "dessus",
@@ -117,7 +128,7 @@ var vocabulary = []vocabEntry{
 	{gAll, []string{
 		"todas", "todos", "las", "los", "toutes", "tous", "les", "vos", "tes", "alle", "allen", "deine", "deinen", "ihre", "tutte", "tutti", "le", "tue", "suas", "tuas", "as", "все", "всех", "свои", "твои",
 	}},
-	{gInstr, []string{
+	{gInstr, []string{"guidance", "guardrail",
 		"instructions", "instruction", "rules", "rule", "guidelines", "guideline", "directives", "directive", "directions", "prompt", "prompts", "commands", "orders", "constraints", "restrictions", "programming", "policies", "guardrails", "safeguards", "filters", "training", "conditioning", "protocols", "protocol",
 		"instrucciones", "instruccion", "reglas", "indicaciones", "directrices", "ordenes", "restricciones", "normas",
 		"consignes", "regles", "directives", "ordres", "restrictions",
@@ -126,9 +137,9 @@ var vocabulary = []vocabEntry{
 		"instrucoes", "regras", "diretrizes", "orientacoes", "comandos", "restricoes",
 		"инструкции", "инструкций", "инструкциям", "указания", "указаний", "правила", "правил", "команды", "ограничения", "директивы", "промпт", "подсказки",
 	}},
-	{gEvery, []string{"everything", "all", "anything", "todo", "tout", "alles", "tutto", "tudo", "всё", "все"}},
-	{gAbove, []string{"above", "before", "earlier", "previously", "told", "prior", "beforehand", "said", "antes", "avant", "dessus", "vorher", "zuvor", "oben", "prima", "sopra", "выше", "ранее", "раньше"}},
-	{gPassive, []string{"void", "invalid", "longer", "updated", "changed", "modified", "cancelled", "canceled", "obsolete", "revoked", "superseded", "lifted", "suspended", "nullified", "null", "overridden", "overriden", "disabled", "deactivated", "rescinded", "annulled", "replaced", "expired", "anuladas", "annulees", "ungultig", "aufgehoben", "annullate", "отменены", "недействительны"}},
+	{gEvery, []string{"whatever", "everything", "all", "anything", "todo", "tout", "alles", "tutto", "tudo", "всё", "все"}},
+	{gAbove, []string{"precede", "precedent", "vorangegangene", "above", "before", "earlier", "previously", "told", "prior", "beforehand", "said", "antes", "avant", "dessus", "vorher", "zuvor", "oben", "prima", "sopra", "выше", "ранее", "раньше"}},
+	{gPassive, []string{"off", "removed", "outdated", "deprecated", "obsolete", "irrelevant", "void", "invalid", "longer", "updated", "changed", "modified", "cancelled", "canceled", "obsolete", "revoked", "superseded", "lifted", "suspended", "nullified", "null", "overridden", "overriden", "disabled", "deactivated", "rescinded", "annulled", "replaced", "expired", "anuladas", "annulees", "ungultig", "aufgehoben", "annullate", "отменены", "недействительны"}},
 	{gYou, []string{"you", "your", "yourself", "u", "ur", "tu", "tus", "usted", "vous", "toi", "ton", "ta", "du", "dich", "dir", "dein", "deine", "deinen", "voce", "ti", "te", "ты", "тебе", "тебя", "вы", "вам", "твои", "твой", "твою"}},
 	{gUrge, []string{"please", "now", "just", "and", "then", "so", "kindly", "simply", "immediately", "instead", "must", "should", "need", "want", "por", "favor", "bitte", "jetzt", "ahora", "maintenant", "ora", "agora", "пожалуйста", "теперь", "сейчас"}},
 	{gNeg, []string{"not", "never", "dont", "doesnt", "didnt", "wont", "shouldnt", "cant", "cannot", "no", "nunca", "pas", "nicht", "nie", "non", "nao", "не", "нельзя"}},
@@ -144,19 +155,19 @@ var vocabulary = []vocabEntry{
 	}},
 	{gWhat, []string{"what", "whats", "which", "que", "quelles", "quelle", "quels", "was", "welche", "quali", "quais", "какие", "какой", "каков"}},
 	{gWhatIs, []string{"is", "are", "were", "was", "es", "son", "est", "sont", "ist", "sind", "e", "sono", "sao", "были"}},
-	{gSecretAdj, []string{"system", "initial", "hidden", "secret", "original", "internal", "confidential", "developer", "full", "exact", "entire", "complete", "verbatim", "first", "pre", "base", "underlying", "private", "sistema", "systeme", "systemes", "oculto", "ocultas", "cache", "cachees", "versteckte", "versteckten", "interne", "internen", "nascoste", "nascosto", "ocultas", "системный", "системные", "системную", "системного", "скрытые", "исходные", "системе"}},
-	{gPrompt, []string{"prompt", "prompts", "instructions", "preprompt", "systemprompt", "guidelines", "directives", "rules", "configuration", "promt", "instrucciones", "indicaciones", "consignes", "anweisungen", "systemanweisungen", "istruzioni", "instrucoes", "промпт", "промта", "промпта", "инструкции", "указания", "подсказку", "правила", "instructies", "reglas", "regles", "regeln", "regole", "regras", "instruction"}},
-	{gDump, []string{"words", "text", "everything", "lines", "content", "sentences", "conversation", "tokens", "characters", "paragraph", "message", "texte", "texto", "testo", "текст", "всё"}},
+	{gSecretAdj, []string{"interna", "interno", "internes", "internas", "initiales", "initiale", "iniciales", "iniziali", "iniciais", "anfanglichen", "начальные", "context", "system", "initial", "hidden", "secret", "original", "internal", "confidential", "developer", "full", "exact", "entire", "complete", "verbatim", "first", "pre", "base", "underlying", "private", "sistema", "systeme", "systemes", "oculto", "ocultas", "cache", "cachees", "versteckte", "versteckten", "interne", "internen", "nascoste", "nascosto", "ocultas", "системный", "системные", "системную", "системного", "скрытые", "исходные", "системе"}},
+	{gPrompt, []string{"configuracion", "konfiguration", "configurazione", "configuracao", "guidance", "prompt", "prompts", "instructions", "preprompt", "systemprompt", "guidelines", "directives", "rules", "configuration", "promt", "instrucciones", "indicaciones", "consignes", "anweisungen", "systemanweisungen", "istruzioni", "instrucoes", "промпт", "промта", "промпта", "инструкции", "указания", "подсказку", "правила", "instructies", "reglas", "regles", "regeln", "regole", "regras", "instruction"}},
+	{gDump, []string{"contents", "content", "words", "text", "everything", "lines", "content", "sentences", "conversation", "tokens", "characters", "paragraph", "message", "texte", "texto", "testo", "текст", "всё"}},
 	{gPersona, []string{"dan", "stan", "evil", "dude", "antigpt", "betterdan", "evilbot", "unfiltered", "uncensored", "unrestricted", "unbound", "unlimited", "amoral", "jailbroken", "jailbreak", "unchained", "unethical", "immoral", "lawless", "freed", "liberated", "rogue"}},
 	{gMode, []string{"mode", "modus", "modo", "режим", "режиме"}},
 	{gModeAdj, []string{"developer", "dev", "god", "sudo", "admin", "administrator", "debug", "maintenance", "root", "unrestricted", "unfiltered", "jailbreak", "jailbroken", "evil", "opposite", "chaos", "dan", "superuser", "entwickler", "entwicklermodus", "desarrollador", "developpeur", "sviluppatore", "desenvolvedor", "разработчика", "бога", "отладки", "uncensored"}},
 	{gEnable, []string{"enable", "enabled", "activate", "activated", "enter", "entering", "switch", "switched", "turn", "turned", "engage", "engaged", "unlock", "unlocked", "now", "in", "into", "on", "active", "aktiviere", "activa", "activez", "attiva", "ative", "включи", "активируй"}},
 	{gRoleplay, []string{"pretend", "roleplay", "act", "acting", "imagine", "simulate", "emulate", "impersonate", "become", "behave", "persona", "character", "play", "playing", "finge", "imagina", "actua", "semblant", "spiele", "fingi", "immagina", "finja", "представь", "притворись", "играй", "веди"}},
 	{gRestr, []string{"confines", "restrictions", "restriction", "limits", "limitations", "filters", "filter", "censorship", "guidelines", "rules", "policies", "policy", "ethics", "ethical", "morals", "moral", "morality", "boundaries", "constraints", "safeguards", "guardrails", "safety", "content", "refusals", "limitaciones", "restricciones", "filtros", "limites", "regles", "einschrankungen", "regeln", "filter", "grenzen", "limiti", "restrizioni", "regole", "filtri", "restricoes", "ограничений", "ограничения", "фильтров", "правил", "цензуры"}},
-	{gNoWord, []string{"no", "without", "free", "zero", "bypass", "remove", "removed", "disable", "disabled", "lift", "lifted", "ignore", "ignoring", "sin", "sans", "ohne", "keine", "senza", "sem", "без", "нет"}},
+	{gNoWord, []string{"unshackled", "unchained", "liberated", "freed", "released", "unbound", "no", "without", "free", "zero", "bypass", "remove", "removed", "disable", "disabled", "lift", "lifted", "ignore", "ignoring", "sin", "sans", "ohne", "keine", "senza", "sem", "без", "нет"}},
 	{gStay, []string{"stay", "remain", "keep", "staying", "remaining"}},
 	{gCharacter, []string{"character", "role", "persona"}},
-	{gIn, []string{"in"}},
+	{gBe, []string{"be", "become", "sei", "sois", "soyez", "будь", "sii"}},
 	{gDecode, []string{"decode", "decoded", "decrypt", "decipher", "base64", "rot13", "hex", "hexadecimal", "deobfuscate", "unscramble", "reverse", "reversed", "encoded", "decodifica", "decodez", "dekodiere", "decodifique", "декодируй", "расшифруй"}},
 	{gExecute, []string{"execute", "follow", "obey", "run", "perform", "carry", "comply", "implement", "act", "do", "apply", "sigue", "ejecuta", "suis", "executez", "execute", "befolge", "fuhre", "segui", "esegui", "siga", "выполни", "следуй"}},
 	{gAI, []string{"ai", "assistant", "llm", "llms", "chatbot", "bot", "model", "gpt", "chatgpt", "claude", "gemini", "copilot", "agent", "ki", "ia", "ии", "ассистент", "модель", "bard", "llama"}},
@@ -172,10 +183,33 @@ var vocabulary = []vocabEntry{
 	{gAre, []string{"are", "is", "be", "re", "eres", "es", "etes", "es", "bist", "sei", "sie", "sind", "sou", "e", "est", "ist"}},
 	{gIf, []string{"if", "when", "si", "wenn", "falls", "se", "если"}},
 	{gDo, []string{"do"}},
-	{gAnything, []string{"anything"}},
+	{gRel, []string{"that", "which", "who", "whichever"}},
+	{gPron, []string{"it", "them", "those", "these", "this", "that", "all", "everything", "los", "las", "les", "sie", "ihn", "li", "le", "их", "это", "они"}},
 	{gCreate, []string{"write", "create", "draft", "generate", "design", "make", "craft", "improve", "optimize", "review", "build", "compose", "suggest", "help", "edit", "rewrite", "refine", "evaluate", "test", "debug", "translate"}},
 	{gSummarize, []string{"summarize", "summarise", "summarizing", "summarising", "summary", "translate", "translating", "process", "processing", "reading", "read", "parse", "parsing", "analyze", "analyse", "analyzing", "resume", "resumir", "zusammenfassen", "riassumi", "resuma", "перескажи"}},
 	{gOverrideN, []string{"override", "bypass", "overriding", "jailbreak", "injection"}},
+
+	// More ways to say "drop it", and the inflected forms of the languages
+	// that decline their nouns: a stem with '*' covers every ending, so
+	// "указаниям" and "инструкциях" need no entry of their own.
+	{gOverride, []string{"wipe", "toss", "ditch", "scrap", "purge", "throw", "overlook", "disobey", "defy", "nevermind",
+		"lado", // es/pt "deja de lado", "deixe de lado": set aside
+		"desobedece", "desobedeca", "neglige", "negligez", "ignorier*", "uberspringe", "tralasciate",
+		"игнорир*", "забуд*", "отбрось", "отбросьте", "пренебрег*"}},
+	{gOverrideWeak, []string{"cancel", "cancelling", "canceling", "overriding", "revoke", "nullify", "annul", "rescind", "lift", "suspend", "replace"}},
+	{gPassive, []string{"anymore", "scrapped", "withdrawn", "retired", "inactive", "void", "nul", "nulle", "nulas", "nulos", "annullati", "отменен*", "недействител*"}},
+	{gInstr, []string{"behaviour", "behavior", "instruccion*", "instrucao", "istruzion*", "anweisung*", "vorgabe*", "richtlinie*",
+		"инструкци*", "указани*", "правил*", "ограничени*", "директив*"}},
+	{gPrompt, []string{"инструкци*", "указани*", "istruzion*", "anweisung*"}},
+	{gPrior, []string{"standing", "предыдущ*", "прежн*", "прошл*", "vorherig*", "bisherig*", "fruher*", "anterior*", "precedent*", "anterieur*"}},
+	{gGiven, []string{"placed", "assigned", "imposed", "bekommen", "erhalten", "gegeben", "recibiste", "recibido", "recibidas", "dieron", "dado", "dadas",
+		"recu", "recues", "ricevuto", "ricevute", "recebeu", "recebidas", "получил*", "дали"}},
+	{gComply, []string{"следуй", "следовать", "подчиняйся", "соблюдай", "befolgen", "seguir", "suivre"}},
+	{gNeg, []string{"ne"}},      // fr "ne … plus", with the verb in between
+	{gHeed, []string{"compte"}}, // fr "ne tiens plus compte de"
+	{gReveal, []string{"quote", "reproduce", "transcribe"}},
+	{gTask, []string{"request", "requests"}},
+	{gNow, []string{"point"}}, // "from this point on"
 }
 
 // rot13Groups are the groups whose English words are also matched in ROT13,

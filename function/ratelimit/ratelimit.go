@@ -59,7 +59,9 @@ func ParseSpec(s string) (Spec, error) {
 	}
 	unit := strings.TrimSuffix(fields[0], "s")
 	d, ok := units[unit]
-	if !ok {
+	// A period beyond a year is a typo, and beyond ~290 years it would
+	// overflow time.Duration.
+	if !ok || time.Duration(mult) > 366*24*time.Hour/d {
 		return Spec{}, fmt.Errorf("%q: %w", s, ErrSpec)
 	}
 	return Spec{Count: n, Period: time.Duration(mult) * d, unit: unit}, nil

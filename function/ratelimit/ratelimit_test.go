@@ -31,7 +31,7 @@ func TestParseSpec(t *testing.T) {
 			t.Errorf("ParseSpec(%q) = %d/%v %q, want %d/%v %q", tt.in, s.Count, s.Period, s.String(), tt.count, tt.period, tt.str)
 		}
 	}
-	for _, bad := range []string{"", "10", "ten/minute", "0/minute", "-1/minute", "10/fortnight", "10/", "/minute", "10 per", "10 per x minute", "10/1 2 minute"} {
+	for _, bad := range []string{"", "10", "ten/minute", "0/minute", "-1/minute", "10/fortnight", "10/", "/minute", "10 per", "10 per x minute", "10/1 2 minute", "1 per 1000000 day", "1 per 367 day"} {
 		if _, err := ParseSpec(bad); !errors.Is(err, ErrSpec) {
 			t.Errorf("ParseSpec(%q) err = %v, want ErrSpec", bad, err)
 		}
