@@ -19,6 +19,8 @@ import (
 )
 
 // ErrNoProvider is the start-up error when no provider key is configured.
+//
+//lint:ignore ST1005 the exact start-up line SPEC.md prescribes
 var ErrNoProvider = errors.New("ERROR: No LLM provider API key configured!")
 
 // ProviderConfig is one configured upstream, active when its key is set.

@@ -56,16 +56,15 @@ type ChatMessage struct {
 
 // ChatRequest is the validated body of POST /v1/chat/completions.
 type ChatRequest struct {
-	Model         string        `json:"model"`
-	Messages      []ChatMessage `json:"messages" validate:"min=1,max=256,dive"`
-	MaxTokens     *int          `json:"max_tokens" validate:"omitempty,min=1,max=32768"`
-	Temperature   *float64      `json:"temperature" validate:"omitempty,min=0,max=2"`
-	TopP          *float64      `json:"top_p" validate:"omitempty,min=0,max=1"`
-	Stop          []string      `json:"-" validate:"max=4,dive,max=256"`
-	Stream        bool          `json:"stream"`
-	IncludeUsage  bool          `json:"-"`
-	User          string        `json:"user" validate:"max=256"`
-	maxCompletion *int
+	Model        string        `json:"model"`
+	Messages     []ChatMessage `json:"messages" validate:"min=1,max=256,dive"`
+	MaxTokens    *int          `json:"max_tokens" validate:"omitempty,min=1,max=32768"`
+	Temperature  *float64      `json:"temperature" validate:"omitempty,min=0,max=2"`
+	TopP         *float64      `json:"top_p" validate:"omitempty,min=0,max=1"`
+	Stop         []string      `json:"-" validate:"max=4,dive,max=256"`
+	Stream       bool          `json:"stream"`
+	IncludeUsage bool          `json:"-"`
+	User         string        `json:"user" validate:"max=256"`
 }
 
 type rawChat struct {

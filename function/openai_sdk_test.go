@@ -49,7 +49,7 @@ func TestOpenAISDKChat(t *testing.T) {
 	}
 
 	// Pinning a provider and model puts it first.
-	resp, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+	_, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
 		Model:    "groq/openai/gpt-oss-120b",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 	})

@@ -43,12 +43,11 @@ func freePort(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	stdout *lockedBuf
-	stderr *lockedBuf
 	base   string
 }
 
+// lockedBuf hands the stdout line channel from the reader to the test.
 type lockedBuf struct {
-	ch   chan struct{}
 	data atomic.Value
 }
 
