@@ -85,7 +85,8 @@ func (g *Gateway) logRequest(ctx context.Context, r *http.Request, s *reqState, 
 	case status >= 400:
 		level = slog.LevelWarn
 	}
-	attrs := []slog.Attr{
+	attrs := make([]slog.Attr, 0, 20)
+	attrs = append(attrs,
 		slog.String("request_id", s.id),
 		slog.String("route", s.route),
 		slog.Int("status", status),
@@ -98,7 +99,7 @@ func (g *Gateway) logRequest(ctx context.Context, r *http.Request, s *reqState, 
 			slog.String("remoteIp", s.clientIP),
 			slog.String("userAgent", truncate(r.UserAgent(), 200)),
 		),
-	}
+	)
 	if s.platform {
 		attrs = append(attrs, slog.String("aws_request_id", s.id))
 	}

@@ -84,20 +84,68 @@ type rawChat struct {
 }
 
 type rawMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string      `json:"role"`
+	Content chatContent `json:"content"`
 }
 
-// parseChat decodes and validates a chat request. It returns the OpenAI
-// error (param, message) of the first problem found.
-func parseChat(data []byte) (*ChatRequest, string, string) {
-	var raw rawChat
-	if err := json.Unmarshal(data, &raw); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
+// chatContent is a message's content decoded in the one pass of the outer
+// decoder: OpenAI's string form, or an array of {"type":"text"} parts.
+type chatContent struct {
+	text string
+	bad  bool // not a string or text parts: reported by parseChat
+}
+
+func (c *chatContent) UnmarshalJSON(b []byte) error {
+	if s, ok := jsonString(b); ok {
+		c.text = s
+		return nil
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(b, &parts); err != nil {
+		c.bad = true
+		return nil
+	}
+	var sb strings.Builder
+	for _, p := range parts {
+		if p.Type != "text" {
+			c.bad = true
+			return nil
+		}
+		sb.WriteString(p.Text)
+	}
+	c.text = sb.String()
+	return nil
+}
+
+// decodeChat decodes a chat request's JSON. A syntax error is reported
+// before authentication (as for /query); type errors come with the rest of
+// validation, after it.
+func decodeChat(data []byte) (raw *rawChat, syntaxErr bool, typeErr error) {
+	raw = &rawChat{}
+	err := json.Unmarshal(data, raw)
+	if err == nil {
+		return raw, false, nil
+	}
+	if _, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		return nil, false, err
+	}
+	return nil, true, err
+}
+
+// parseChat validates a decoded chat request. It returns the OpenAI error
+// (param, message) of the first problem found.
+func parseChat(raw *rawChat, typeErr error) (*ChatRequest, string, string) {
+	if typeErr != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](typeErr); ok && te.Field != "" {
 			return nil, te.Field, "Invalid type for '" + te.Field + "': expected " + te.Type.String()
 		}
-		return nil, "", "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"
+		return nil, "", "Invalid request body: expected a JSON object"
 	}
 	if raw.N != nil && *raw.N != 1 {
 		return nil, "n", "Only n=1 is supported"
@@ -121,12 +169,12 @@ func parseChat(data []byte) (*ChatRequest, string, string) {
 	if raw.Messages == nil {
 		return nil, "messages", "Missing required parameter: 'messages'."
 	}
+	req.Messages = make([]ChatMessage, 0, len(raw.Messages))
 	for i, m := range raw.Messages {
-		text, ok := messageText(m.Content)
-		if !ok {
+		if m.Content.bad {
 			return nil, "messages[" + itoa(i) + "].content", "Invalid content: expected a string or an array of text parts"
 		}
-		req.Messages = append(req.Messages, ChatMessage{Role: m.Role, Content: text})
+		req.Messages = append(req.Messages, ChatMessage{Role: m.Role, Content: m.Content.text})
 	}
 	if err := validatorInstance().Struct(req); err != nil {
 		var verrs validatorErrors
@@ -140,33 +188,6 @@ func parseChat(data []byte) (*ChatRequest, string, string) {
 		return nil, "", "Invalid request"
 	}
 	return req, "", ""
-}
-
-// messageText accepts OpenAI's string content or an array of
-// {"type":"text","text":...} parts.
-func messageText(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return s, true
-	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", false
-	}
-	var b strings.Builder
-	for _, p := range parts {
-		if p.Type != "text" {
-			return "", false
-		}
-		b.WriteString(p.Text)
-	}
-	return b.String(), true
 }
 
 type chatCompletion struct {
@@ -211,14 +232,15 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !json.Valid(data) {
+	raw, syntaxErr, typeErr := decodeChat(data)
+	if syntaxErr {
 		writeOAIError(w, r, http.StatusBadRequest, "invalid_request_error", "invalid_json", "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)", "")
 		return
 	}
 	if _, ok := g.authenticate(w, r, unauthorizedOAI); !ok {
 		return
 	}
-	req, param, msg := parseChat(data)
+	req, param, msg := parseChat(raw, typeErr)
 	if req == nil {
 		g.peekRateHeaders(w, r)
 		writeOAIError(w, r, http.StatusBadRequest, "invalid_request_error", "invalid_request", msg, param)

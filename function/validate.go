@@ -131,8 +131,8 @@ func (b *body) str(name string, required bool) (string, bool) {
 		}
 		return "", false
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, ok := jsonString(raw)
+	if !ok {
 		b.add("string_type", name, "Input should be a valid string", decodeAny(raw), nil)
 		return "", false
 	}

@@ -1,9 +1,11 @@
 package function
 
 import (
+	"encoding/json"
 	"github.com/go-playground/validator/v10"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 type reflectStructField = reflect.StructField
@@ -49,4 +51,28 @@ func describe(fe validator.FieldError) string {
 		return "expected one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
 	}
 	return "invalid value"
+}
+
+// jsonString decodes a JSON string literal. Most prompts hold no escapes, and
+// for those the bytes between the quotes are the string: no second pass of
+// the decoder. Anything else goes through encoding/json.
+func jsonString(raw []byte) (string, bool) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		inner := raw[1 : len(raw)-1]
+		plain := utf8.Valid(inner)
+		for _, c := range inner {
+			if c == '\\' || c == '"' || c < 0x20 {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return string(inner), true
+		}
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
 }
