@@ -44,26 +44,12 @@ type securityReport struct {
 // provider is called. It reports what the guard would do under the current
 // configuration.
 func (g *Gateway) batchSecurity(w http.ResponseWriter, r *http.Request) {
-	data, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	b, perr := parseBody(data)
-	if perr != nil {
-		writeDetail(w, r, http.StatusUnprocessableEntity, perr)
-		return
-	}
-	if _, ok := g.authenticate(w, r, unauthorizedDetail); !ok {
-		return
-	}
-	req := BatchSecurityRequest{Prompts: b.strList("prompts")}
-	b.checkStruct(&req, "prompts")
-	if len(b.errs) > 0 {
-		g.peekRateHeaders(w, r)
-		writeDetail(w, r, http.StatusUnprocessableEntity, b.errs)
-		return
-	}
-	if !g.rateLimit(w, r, 1, limitedDetail) {
+	var req BatchSecurityRequest
+	if !g.admit(w, r, func(b *body) int {
+		req.Prompts = b.strList("prompts")
+		b.checkStruct(&req, "prompts")
+		return 1
+	}) {
 		return
 	}
 	rep := securityReport{Total: len(req.Prompts), Results: make([]securityResult, 0, len(req.Prompts)), RequestID: requestID(r.Context())}
@@ -121,28 +107,14 @@ type resilienceReport struct {
 // three at a time, and reports aggregate figures. Each prompt spends one
 // request of the caller's rate limit.
 func (g *Gateway) batchResilience(w http.ResponseWriter, r *http.Request) {
-	data, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	b, perr := parseBody(data)
-	if perr != nil {
-		writeDetail(w, r, http.StatusUnprocessableEntity, perr)
-		return
-	}
-	if _, ok := g.authenticate(w, r, unauthorizedDetail); !ok {
-		return
-	}
-	req := BatchResilienceRequest{Prompts: b.strList("prompts")}
-	req.MaxTokens = b.integer("max_tokens", 256)
-	req.Temperature = b.number("temperature", 0.7)
-	b.checkStruct(&req, "prompts", "max_tokens", "temperature")
-	if len(b.errs) > 0 {
-		g.peekRateHeaders(w, r)
-		writeDetail(w, r, http.StatusUnprocessableEntity, b.errs)
-		return
-	}
-	if !g.rateLimit(w, r, len(req.Prompts), limitedDetail) {
+	var req BatchResilienceRequest
+	if !g.admit(w, r, func(b *body) int {
+		req.Prompts = b.strList("prompts")
+		req.MaxTokens = b.integer("max_tokens", 256)
+		req.Temperature = b.number("temperature", 0.7)
+		b.checkStruct(&req, "prompts", "max_tokens", "temperature")
+		return len(req.Prompts)
+	}) {
 		return
 	}
 	results := make([]resilienceResult, len(req.Prompts))

@@ -113,27 +113,12 @@ type toxicityResponse struct {
 
 // checkToxicity classifies one text with the configured AI safety chain.
 func (g *Gateway) checkToxicity(w http.ResponseWriter, r *http.Request) {
-	data, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	b, perr := parseBody(data)
-	if perr != nil {
-		writeDetail(w, r, http.StatusUnprocessableEntity, perr)
-		return
-	}
-	if _, ok := g.authenticate(w, r, unauthorizedDetail); !ok {
-		return
-	}
-	req := ToxicityRequest{}
-	req.Text, _ = b.str("text", true)
-	b.checkStruct(&req, "text")
-	if len(b.errs) > 0 {
-		g.peekRateHeaders(w, r)
-		writeDetail(w, r, http.StatusUnprocessableEntity, b.errs)
-		return
-	}
-	if !g.rateLimit(w, r, 1, limitedDetail) {
+	var req ToxicityRequest
+	if !g.admit(w, r, func(b *body) int {
+		req.Text, _ = b.str("text", true)
+		b.checkStruct(&req, "text")
+		return 1
+	}) {
 		return
 	}
 	resp := toxicityResponse{Scores: map[string]float64{}, BlockedCategories: []string{}, RequestID: requestID(r.Context())}

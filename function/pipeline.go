@@ -14,6 +14,33 @@ import (
 	"github.com/llm-secure-gateway/gateway/providers"
 )
 
+// admit runs the front of every JSON route in SPEC.md's order: body size
+// (413), JSON syntax (422), key (401, or 429 past AUTH_FAILURE_LIMIT), fields
+// (422, all at once), rate limit (429). fill decodes and validates the fields
+// into the caller's request and returns how many requests it spends. It
+// answers the client itself and returns false when the request stops here.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, fill func(b *body) int) bool {
+	data, ok := readBody(w, r)
+	if !ok {
+		return false
+	}
+	b, perr := parseBody(data)
+	if perr != nil {
+		writeDetail(w, r, http.StatusUnprocessableEntity, perr)
+		return false
+	}
+	if _, ok := g.authenticate(w, r, unauthorizedDetail); !ok {
+		return false
+	}
+	cost := fill(b)
+	if len(b.errs) > 0 {
+		g.peekRateHeaders(w, r)
+		writeDetail(w, r, http.StatusUnprocessableEntity, b.errs)
+		return false
+	}
+	return g.rateLimit(w, r, cost, limitedDetail)
+}
+
 // authenticate checks the presented key. It answers 429 itself while the
 // client IP is over AUTH_FAILURE_LIMIT, whatever key it now carries, so the
 // limit cannot be used as an oracle; and 401 for a missing or wrong key.

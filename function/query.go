@@ -58,29 +58,14 @@ func strp(s string) *string { return &s }
 
 func (g *Gateway) query(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	data, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	b, perr := parseBody(data)
-	if perr != nil {
-		writeDetail(w, r, http.StatusUnprocessableEntity, perr)
-		return
-	}
-	if _, ok := g.authenticate(w, r, unauthorizedDetail); !ok {
-		return
-	}
-	req := QueryRequest{}
-	req.Prompt, _ = b.str("prompt", true)
-	req.MaxTokens = b.integer("max_tokens", 256)
-	req.Temperature = b.number("temperature", 0.7)
-	b.checkStruct(&req, "prompt", "max_tokens", "temperature")
-	if len(b.errs) > 0 {
-		g.peekRateHeaders(w, r)
-		writeDetail(w, r, http.StatusUnprocessableEntity, b.errs)
-		return
-	}
-	if !g.rateLimit(w, r, 1, limitedDetail) {
+	var req QueryRequest
+	if !g.admit(w, r, func(b *body) int {
+		req.Prompt, _ = b.str("prompt", true)
+		req.MaxTokens = b.integer("max_tokens", 256)
+		req.Temperature = b.number("temperature", 0.7)
+		b.checkStruct(&req, "prompt", "max_tokens", "temperature")
+		return 1
+	}) {
 		return
 	}
 	s := state(r.Context())
