@@ -71,7 +71,7 @@ func BenchmarkFold4000(b *testing.B) {
 	var f foldState
 	b.ReportAllocs()
 	for b.Loop() {
-		f.normalize(p, g.ft)
+		f.normalize(p, &g.ft)
 	}
 }
 

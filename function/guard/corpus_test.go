@@ -73,16 +73,56 @@ func TestCorpusInjection(t *testing.T) {
 	injectionRates(t, g, cases)
 }
 
-// TestHoldoutInjection runs the held-out set: written before the detector
-// was tuned against it, so its first-pass rates are reported in the package
-// notes; it now has to clear the same bars, or the detector was tuned to
-// the examples rather than the technique.
+// The held-out sets were each written before the detector changes that
+// followed them, and measured first. First-pass rates (injection TPR / FPR):
+//
+//	holdout_injection  (169 attacks, 228 hard benign)  0.793 / 0.022  → 0.959 / 0.009
+//	holdout2_injection (50 / 60, after round one)      0.760 / 0.000  → 0.940 / 0.000
+//	holdout3_injection (40 / 40, after round two)      0.875 / 0.025  → 1.000 / 0.000
+//	holdout4_injection (30 / 30, after round three)    0.800 / 0.000  → 0.967 / 0.000
+//	holdout_pii        (38 values / 48 look-alikes)    1.000 / 0.000  (no change needed)
+//
+// The gap between first pass and after is the honest estimate of what a
+// corpus nobody tuned against will score: paraphrased overrides are the
+// weak spot. They all have to clear the bars now, so a change that fixes
+// one set by breaking another shows up.
+
+// TestHoldoutInjection runs the first held-out set.
 func TestHoldoutInjection(t *testing.T) {
 	g, err := New(DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	injectionRates(t, g, readJSONL[injectionCase](t, "holdout_injection.jsonl"))
+}
+
+// TestHoldout2Injection is a second, smaller set written after the first
+// round of changes and never tuned against: a check that the fixes made
+// for the first held-out set were for the technique.
+func TestHoldout2Injection(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	injectionRates(t, g, readJSONL[injectionCase](t, "holdout2_injection.jsonl"))
+}
+
+// TestHoldout3Injection: a third set, written after the second round.
+func TestHoldout3Injection(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	injectionRates(t, g, readJSONL[injectionCase](t, "holdout3_injection.jsonl"))
+}
+
+// TestHoldout4Injection: a fourth set, written after the third round.
+func TestHoldout4Injection(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	injectionRates(t, g, readJSONL[injectionCase](t, "holdout4_injection.jsonl"))
 }
 
 func injectionRates(t *testing.T, g *Guard, cases []injectionCase) {
@@ -133,7 +173,21 @@ func TestCorpusPII(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := readJSONL[piiCase](t, "pii.jsonl")
+	piiRates(t, g, readJSONL[piiCase](t, "pii.jsonl"))
+}
+
+// TestHoldoutPII: PII and secrets written after the detector, in formats
+// and countries the main corpus does not use, with look-alike negatives.
+func TestHoldoutPII(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	piiRates(t, g, readJSONL[piiCase](t, "holdout_pii.jsonl"))
+}
+
+func piiRates(t *testing.T, g *Guard, cases []piiCase) {
+	t.Helper()
 	var recall, fpr rate
 	var sqlTP, sqlFP, shTP, shFP rate
 	perType := map[string]*rate{}
@@ -211,7 +265,8 @@ func TestCorpusPII(t *testing.T) {
 	if recall.value() < minPIIRecall || fpr.value() > maxPIIFPR {
 		t.Errorf("PII recall %.3f (want ≥ %.2f), FPR %.3f (want ≤ %.2f)", recall.value(), minPIIRecall, fpr.value(), maxPIIFPR)
 	}
-	if sqlTP.value() < minInjectionTPR || sqlFP.value() > maxInjectionFPR || shTP.value() < minInjectionTPR || shFP.value() > maxInjectionFPR {
+	// a set without code-injection positives is judged on false alarms only
+	if sqlTP.n > 0 && sqlTP.value() < minInjectionTPR || sqlFP.value() > maxInjectionFPR || shTP.n > 0 && shTP.value() < minInjectionTPR || shFP.value() > maxInjectionFPR {
 		t.Errorf("code injection below the injection bars")
 	}
 }

@@ -14,7 +14,7 @@ func FuzzNormalize(f *testing.F) {
 	g := newGuard(f, nil)
 	f.Fuzz(func(t *testing.T, s string) {
 		var a foldState
-		a.normalize(s, g.ft)
+		a.normalize(s, &g.ft)
 		if len(a.fold) > 0 && a.fold[0] == ' ' {
 			t.Fatalf("fold starts with a space: %q", a.fold)
 		}
@@ -77,7 +77,7 @@ func FuzzScanOutput(f *testing.F) {
 		}
 		// the system text quoted whole is always a leak
 		var f1 foldState
-		f1.normalize(system, g.ft)
+		f1.normalize(system, &g.ft)
 		if len(wordsOf(f1.fold)) > 0 {
 			if _, ov := g.ScanOutput(answer+"\n"+system+"\n"+answer, []string{system}); !ov.Leaked {
 				t.Fatalf("verbatim copy of %q not flagged", system)

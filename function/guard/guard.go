@@ -2,9 +2,9 @@
 // injection before it reaches a provider, and provider answers on the way
 // back.
 //
-// Use: build one Guard at cold start (New compiles the vocabulary and the
-// look-alike tables, a few milliseconds) and share it; it is safe for
-// concurrent use. Per request:
+// Use: build one Guard at cold start (New compiles the vocabulary, about
+// 2 ms; the full look-alike table is built on the first non-ASCII text) and
+// share it; it is safe for concurrent use. Per request:
 //
 //	v := g.Scan(messages...)            // one verdict for the whole chat
 //	if v.Blocked { 422 with v.Categories, v.PIITypes }
@@ -21,7 +21,8 @@
 // invisible characters removed, leetspeak, case, separators; see
 // normalize.go) into words; words are looked up in a vocabulary of roles
 // ("override verb", "instruction noun", "you") in eight languages; rules
-// combine roles by word distance into weighted signals, discounted when the
+// combine roles by word distance (any word order a rule allows, not just
+// the first candidate) into weighted signals, discounted when the
 // wording describes rather than commands (negated, after a modal, quoted in a
 // question about security) and raised when it was hidden (split, joined,
 // ROT13, look-alikes). Base64, hex, percent and HTML escapes, Unicode tag
@@ -94,7 +95,7 @@ var ErrConfig = errors.New("guard: invalid config")
 // Guard holds compiled detectors; it is safe for concurrent use.
 type Guard struct {
 	cfg  Config
-	ft   foldTable
+	ft   lazyFoldTable
 	trie *wordTrie
 	typo typoIndex
 	pool sync.Pool // *scratch: scans reuse their buffers
@@ -123,13 +124,14 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.InjectionThreshold < 0 || cfg.InjectionThreshold > 1 {
 		return nil, fmt.Errorf("%w: injection threshold %v outside 0..1", ErrConfig, cfg.InjectionThreshold)
 	}
-	g := &Guard{cfg: cfg, ft: newFoldTable()}
-	t, err := buildTrie(g.ft)
+	g := &Guard{cfg: cfg}
+	vft := foldTableFor(vocabularyWords)
+	t, err := buildTrie(vft)
 	if err != nil {
 		return nil, err
 	}
 	g.trie = t
-	g.typo = buildTypoIndex(g.ft)
+	g.typo = buildTypoIndex(vft)
 	g.pool.New = func() any { return new(scratch) }
 	return g, nil
 }

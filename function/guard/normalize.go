@@ -2,6 +2,8 @@ package guard
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -101,32 +103,68 @@ var foldRanges = [][2]rune{
 }
 
 func newFoldTable() foldTable {
+	return buildFoldTable(func(yield func(rune) bool) {
+		for _, rg := range foldRanges {
+			for r := rg[0]; r <= rg[1]; r++ {
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	})
+}
+
+// foldTableFor builds the entries of the runes in words only: the
+// vocabulary needs a few dozen of the table's ~2,500, so New does not pay
+// for the rest (see lazyFoldTable).
+func foldTableFor(words func(yield func(string) bool)) foldTable {
+	return buildFoldTable(func(yield func(rune) bool) {
+		for w := range words {
+			for _, r := range w {
+				if inFoldRanges(r) && !yield(r) {
+					return
+				}
+			}
+		}
+	})
+}
+
+func inFoldRanges(r rune) bool {
+	for _, rg := range foldRanges {
+		if r >= rg[0] && r <= rg[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// buildFoldTable computes the entries of the runes yielded (all from
+// foldRanges) plus the short fixed lists below.
+func buildFoldTable(runes func(yield func(rune) bool)) foldTable {
 	t := foldTable{}
 	var buf []byte
-	for _, rg := range foldRanges {
-		for r := rg[0]; r <= rg[1]; r++ {
-			if !utf8.ValidRune(r) {
+	for r := range runes {
+		if _, done := t[r]; done || !utf8.ValidRune(r) {
+			continue
+		}
+		switch r {
+		case 0x2018, 0x2019, 0x201A, 0x201B:
+			t[r] = "'"
+			continue
+		case 0x201C, 0x201D, 0x201E, 0x201F:
+			t[r] = `"`
+			continue
+		}
+		sk := confusables.Skeleton(string(unicode.ToLower(r)))
+		buf = buf[:0]
+		for _, s := range norm.NFD.String(sk) {
+			if unicode.Is(unicode.Mn, s) {
 				continue
 			}
-			switch r {
-			case 0x2018, 0x2019, 0x201A, 0x201B:
-				t[r] = "'"
-				continue
-			case 0x201C, 0x201D, 0x201E, 0x201F:
-				t[r] = `"`
-				continue
-			}
-			sk := confusables.Skeleton(string(unicode.ToLower(r)))
-			buf = buf[:0]
-			for _, s := range norm.NFD.String(sk) {
-				if unicode.Is(unicode.Mn, s) {
-					continue
-				}
-				buf = utf8.AppendRune(buf, unicode.ToLower(s))
-			}
-			if out := string(buf); out != string(r) {
-				t[r] = out
-			}
+			buf = utf8.AppendRune(buf, unicode.ToLower(s))
+		}
+		if out := string(buf); out != string(r) {
+			t[r] = out
 		}
 	}
 	// TR39 has no entry for most small capitals ("ɪɢɴᴏʀᴇ") nor for the
@@ -141,6 +179,24 @@ func newFoldTable() foldTable {
 		}
 	}
 	return t
+}
+
+// foldSource gives the normaliser its table only when a text is not ASCII.
+type foldSource interface{ table() foldTable }
+
+func (t foldTable) table() foldTable { return t }
+
+// lazyFoldTable builds the full table on the first non-ASCII text: most
+// prompts are ASCII, and the ~1.5 ms of TR39 skeletons is then not part of
+// every cold start. Safe for concurrent use.
+type lazyFoldTable struct {
+	once sync.Once
+	t    foldTable
+}
+
+func (l *lazyFoldTable) table() foldTable {
+	l.once.Do(func() { l.t = newFoldTable() })
+	return l.t
 }
 
 var smallCaps = map[rune]byte{
@@ -178,16 +234,23 @@ type foldState struct {
 	wordStart  int
 	wordLetter bool
 	wordLeet   bool
+	// spans are the words of fold as [start, end) offsets, recorded by the
+	// ASCII path so the word scanner need not look for their ends again
+	// (end has spanUnder set when the word holds '_'); hasSpans is false
+	// after the general path.
+	spans    [][2]int32
+	hasSpans bool
 }
 
 func (f *foldState) reset() {
 	f.fold, f.pre, f.tags = f.fold[:0], f.pre[:0], f.tags[:0]
 	f.invisible, f.mixed = 0, 0
+	f.hasSpans = false
 	f.nonASCII, f.cjk = false, false
 }
 
 // normalize folds s into f.fold.
-func (f *foldState) normalize(s string, ft foldTable) {
+func (f *foldState) normalize(s string, fs foldSource) {
 	f.reset()
 	if isASCII(s) {
 		f.foldASCII(s)
@@ -213,7 +276,7 @@ func (f *foldState) normalize(s string, ft foldTable) {
 	if !norm.NFKC.IsNormal(pre) {
 		pre = norm.NFKC.Append(nil, pre...)
 	}
-	f.foldMixed(pre, ft)
+	f.foldMixed(pre, fs.table())
 }
 
 func (f *foldState) endWord() {
@@ -291,6 +354,9 @@ func (f *foldState) asciiByte(s string, i int, c byte) {
 		// An apostrophe between letters belongs to the word ("don't");
 		// elsewhere it is a quotation mark.
 		if f.wordStart >= 0 && i+1 < len(s) && s[i+1] < utf8.RuneSelf && asciiClass[s[i+1]] == clsLetter {
+			if elision(f.fold[f.wordStart:]) {
+				f.sep(' ')
+			}
 			return
 		}
 		f.sep(foldQuote)
@@ -307,6 +373,32 @@ var lowerTab = func() (t [256]byte) {
 	t['l'], t['L'] = 'i', 'i'
 	return t
 }()
+
+// spanUnder marks a span's end: the word is snake_case.
+const spanUnder = 1 << 30
+
+// foldLetters8 folds eight ASCII bytes at once (SWAR): it returns how many
+// leading bytes are letters and the bytes lower-cased with 'l' made 'i',
+// exactly as lowerTab maps them. Bytes past the count are garbage.
+func foldLetters8(x uint64) (int, uint64) {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+		lows  = 0x7f7f7f7f7f7f7f7f
+	)
+	lower := x | 0x20*ones
+	// a byte is a letter when lower is in 'a'..'z': ≥ 0x61 and < 0x7b,
+	// tested with the high bit of two biased sums (no carries: x is ASCII)
+	letters := (lower + (0x80-'a')*ones) &^ (lower + (0x80-'z'-1)*ones) & highs
+	k := bits.TrailingZeros64(^letters&highs) >> 3
+	if k == 0 {
+		return 0, 0
+	}
+	// 'l' → 'i': find bytes equal to 'l' exactly and subtract 3 there
+	v := lower ^ 'l'*ones
+	z := ^((v&lows + lows) | v | lows)
+	return k, lower - (z>>7)*3
+}
 
 // isASCII checks eight bytes at a time.
 func isASCII(s string) bool {
@@ -328,6 +420,8 @@ func isASCII(s string) bool {
 // asciiByte, written as one loop over a buffer sized up front. A test keeps
 // the two paths identical.
 func (f *foldState) foldASCII(s string) {
+	f.spans = f.spans[:0]
+	f.hasSpans = true
 	out := f.fold[:0]
 	if cap(out) < len(s)+1 {
 		out = make([]byte, 0, len(s)+64)
@@ -340,10 +434,26 @@ func (f *foldState) foldASCII(s string) {
 		cls := asciiClass[c]
 		if cls == clsLetter || cls == clsDigit || (cls == clsLeet && i+1 < n && asciiClass[s[i+1]] == clsLetter) {
 			start := o
-			letter, leet := false, false
+			letter, leet, under := false, false, false
 		word:
 			for i < n {
-				// letters are most bytes: copy a run of them in a tight loop
+				// letters are most bytes: fold them eight at a time, then
+				// byte by byte near the end of the text
+				for i+8 <= n {
+					k, v := foldLetters8(binary.LittleEndian.Uint64([]byte(s[i : i+8])))
+					if k == 0 {
+						break
+					}
+					// all eight bytes are written; those past k are
+					// overwritten next (the output never outruns the input)
+					binary.LittleEndian.PutUint64(out[o:], v)
+					o += k
+					i += k
+					letter = true
+					if k < 8 {
+						break
+					}
+				}
 				for i < n {
 					l := lowerTab[s[i]]
 					if l == 0 {
@@ -368,11 +478,12 @@ func (f *foldState) foldASCII(s string) {
 				case clsUnder:
 					if i+1 < n && asciiClass[s[i+1]] == clsLetter {
 						out[o] = '_'
+						under = true
 					} else {
 						break word
 					}
 				case clsApos:
-					if i+1 < n && asciiClass[s[i+1]] == clsLetter {
+					if i+1 < n && asciiClass[s[i+1]] == clsLetter && !elision(out[start:o]) {
 						i++
 						continue
 					}
@@ -392,6 +503,11 @@ func (f *foldState) foldASCII(s string) {
 					out[k] = leetMap[out[k]]
 				}
 			}
+			end := int32(o)
+			if under {
+				end |= spanUnder
+			}
+			f.spans = append(f.spans, [2]int32{int32(start), end})
 			continue
 		}
 		if cls == clsInvisible {
@@ -403,8 +519,13 @@ func (f *foldState) foldASCII(s string) {
 		switch cls {
 		case clsClause:
 			b = foldClause
-		case clsQuote, clsApos:
+		case clsQuote:
 			b = foldQuote
+		case clsApos:
+			// between letters here only after an elision: a word break
+			if o == 0 || isFoldSep(out[o-1]) || i+1 >= n || asciiClass[s[i+1]] != clsLetter {
+				b = foldQuote
+			}
 		}
 		i++
 		switch {
@@ -440,6 +561,13 @@ func (f *foldState) foldASCIISlow(s string) {
 		f.asciiByte(s, i, s[i])
 	}
 	f.sep(' ')
+}
+
+// elision: a one-letter word or "qu" before an apostrophe is a French or
+// Italian article or pronoun ("d'ignorer", "l'istruzione", "qu'on"), a word
+// of its own; longer ones keep the apostrophe inside ("don't").
+func elision(w []byte) bool {
+	return len(w) == 1 || len(w) == 2 && w[0] == 'q' && w[1] == 'u'
 }
 
 func isCJK(r rune) bool {

@@ -90,11 +90,11 @@ func (g *Guard) ScanOutput(text string, confidential []string) (string, OutputVe
 // leaks compares folded forms, so re-casing, re-spacing, look-alikes or
 // markdown around a quoted system prompt do not hide it.
 func (g *Guard) leaks(text string, confidential []string, sc *scratch) bool {
-	sc.fold.normalize(text, g.ft)
+	sc.fold.normalize(text, &g.ft)
 	out := wordsOf(sc.fold.fold)
 	seed := maphash.MakeSeed()
 	for _, c := range confidential {
-		sc.innerFold.normalize(c, g.ft)
+		sc.innerFold.normalize(c, &g.ft)
 		cw := wordsOf(sc.innerFold.fold)
 		if len(cw) == 0 {
 			continue

@@ -1,7 +1,9 @@
 package guard
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"net/netip"
 	"strings"
 
@@ -79,6 +81,20 @@ var rawClass = func() (t [256]uint8) {
 	return t
 }()
 
+// lowerRun8 counts the leading bytes of x (eight bytes of text, little
+// endian) that are 'a'..'z', eight at a time (SWAR). Bytes with the high bit
+// set are masked before the sums, so nothing carries between bytes.
+func lowerRun8(x uint64) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+		lows  = 0x7f7f7f7f7f7f7f7f
+	)
+	a := x & lows
+	lower := (a + (0x80-'a')*ones) &^ (a + (0x80-'z'-1)*ones) &^ x & highs
+	return bits.TrailingZeros64(^lower&highs) >> 3
+}
+
 func isAlnum(c byte) bool { k := rawClass[c]; return k == rDigit || k == rUpper || k == rLower }
 
 // scanRaw finds PII and secrets in the original text (offsets are needed for
@@ -139,6 +155,13 @@ func scanRaw(s string, st *rawState) {
 		var fl uint8
 		// plain lower-case words are most of any prompt: find their end
 		// with the cheapest loop and only ask what a word can be
+		for j+8 <= n {
+			k := lowerRun8(binary.LittleEndian.Uint64([]byte(s[j : j+8])))
+			j += k
+			if k < 8 {
+				break
+			}
+		}
 		for j < n && rawClass[s[j]] == rLower {
 			j++
 		}

@@ -17,10 +17,14 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	if depth > 0 {
 		f, st = &sc.innerFold, &sc.innerInj
 	}
-	f.normalize(t, g.ft)
+	f.normalize(t, &g.ft)
 	st.signal = [numKinds]float64{}
-	st.obfHit = false
-	g.scanWords(f.fold, st)
+	st.obfHits = 0
+	var spans [][2]int32
+	if f.hasSpans {
+		spans = f.spans
+	}
+	g.scanWords(f.fold, spans, st)
 	matchRules(st)
 	if f.cjk {
 		cjkSignals(f.fold, st)
@@ -35,7 +39,9 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	if f.mixed > 0 {
 		obf = max(obf, 0.25)
 	}
-	if st.obfHit {
+	// one rebuilt word in a long text is as likely an accident (an
+	// identifier, a typo); hidden wording repeats
+	if st.obfHits >= 2 {
 		obf = max(obf, 0.3)
 	}
 	st.signal[kObfuscation] = obf

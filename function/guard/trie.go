@@ -1,7 +1,9 @@
 package guard
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -17,6 +19,7 @@ type wordTrie struct {
 	prefix  []uint64 // groups of every word starting with node's path
 	rotFlag []bool   // node's exact word exists only as a ROT13 form
 	real    []bool
+	hash    wordHash
 }
 
 func newWordTrie() *wordTrie {
@@ -35,11 +38,28 @@ func (t *wordTrie) classes(words []string) {
 			}
 		}
 	}
-	t.next = make([]uint16, t.nclass) // root
-	t.exact = []uint64{0}
-	t.prefix = []uint64{0}
-	t.rotFlag = []bool{false}
-	t.real = []bool{false}
+	// Size the tables once: the node count of a trie is the number of
+	// distinct non-empty prefixes, Σ len(w) − lcp(w, previous) over the
+	// sorted words. Growing by append copied megabytes at cold start.
+	sorted := make([]string, len(words))
+	for i, w := range words {
+		sorted[i] = strings.TrimSuffix(w, "*")
+	}
+	slices.Sort(sorted)
+	nodes, prev := 1, ""
+	for _, w := range sorted {
+		l := 0
+		for l < len(w) && l < len(prev) && w[l] == prev[l] {
+			l++
+		}
+		nodes += len(w) - l
+		prev = w
+	}
+	t.next = make([]uint16, t.nclass, nodes*t.nclass) // root
+	t.exact = append(make([]uint64, 0, nodes), 0)
+	t.prefix = append(make([]uint64, 0, nodes), 0)
+	t.rotFlag = append(make([]bool, 0, nodes), false)
+	t.real = append(make([]bool, 0, nodes), false)
 }
 
 func (t *wordTrie) insert(w string, groups uint64, rot bool) {
@@ -81,7 +101,7 @@ func (t *wordTrie) lookup(w []byte) (uint64, bool) {
 		if c == 0 {
 			return pre, false
 		}
-		n = int32(t.next[n*nc+int32(c)])
+		n = int32(t.next[n*nc+int32(c)] & nodeMask)
 		if n == 0 {
 			return pre, false
 		}
@@ -150,11 +170,31 @@ func buildTrie(ft foldTable) (*wordTrie, error) {
 	t.classes(words)
 	for _, it := range items {
 		t.insert(it.w, it.groups, it.rot)
-		if len(t.exact) >= 1<<16 {
+		if len(t.exact) > int(nodeMask) {
 			return nil, fmt.Errorf("guard: vocabulary too large for the trie (%d nodes)", len(t.exact))
 		}
 	}
+	t.mark()
+	t.buildHash(words)
+	if len(t.hash.vals) >= 0xFFFF {
+		return nil, fmt.Errorf("guard: vocabulary too large for the word hash (%d entries)", len(t.hash.vals))
+	}
 	return t, nil
+}
+
+// Child indexes carry a mark bit when the child ends a word or a stem, so
+// the scanner's hot loop reads exact/prefix only at those nodes.
+const (
+	nodeMark uint16 = 1 << 15
+	nodeMask uint16 = nodeMark - 1
+)
+
+func (t *wordTrie) mark() {
+	for idx, c := range t.next {
+		if c != 0 && (t.exact[c] != 0 || t.prefix[c] != 0) {
+			t.next[idx] = c | nodeMark
+		}
+	}
 }
 
 func isASCIIWord(w string) bool {
@@ -246,4 +286,178 @@ func (x *typoIndex) lookup(w []byte) uint64 {
 		return 0
 	}
 	return x.words[sig]
+}
+
+// wordHash answers "which groups does this whole word have" with one probe,
+// where the trie needs one dependent load per byte: most words of a prompt
+// are five letters or longer and end up here. Slots hold the upper 48 bits
+// of the word's hash and an index into vals; a false match needs a 48-bit
+// collision and would only make one unrelated word count as vocabulary.
+// Stems and short words still go through the trie (rejoining split words
+// needs its prefix walk).
+type wordHash struct {
+	slots []uint64
+	vals  []hashVal
+	mask  uint64
+	stem2 [1 << 16 / 64]uint64 // first two bytes of every stem
+}
+
+type hashVal struct {
+	groups uint64
+	rot    bool
+	node   int32 // trie node, for paths of up to shortWord bytes
+}
+
+func hashWord(w []byte) uint64 {
+	h := uint64(len(w)) * 0x9E3779B97F4A7C15
+	for len(w) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(w)) * 0xff51afd7ed558ccd
+		h ^= h >> 32
+		w = w[8:]
+	}
+	var x uint64
+	for i, c := range w {
+		x |= uint64(c) << (8 * i)
+	}
+	h = (h ^ x) * 0xc4ceb9fe1a85ec53
+	h ^= h >> 29
+	return h
+}
+
+func (t *wordTrie) buildHash(words []string) {
+	seen := map[string]bool{}
+	var keys []string
+	for _, w := range words {
+		if stem, ok := strings.CutSuffix(w, "*"); ok {
+			if len(stem) >= 2 {
+				k := uint16(stem[0]) | uint16(stem[1])<<8
+				t.hash.stem2[k/64] |= 1 << (k % 64)
+			}
+			continue
+		}
+		if len(w) > shortWord && !seen[w] {
+			seen[w] = true
+			keys = append(keys, w)
+		}
+	}
+	// Every trie path of up to shortWord bytes goes in too, with its node:
+	// a short word may be the first piece of a split one ("ign ore"), and
+	// rejoining starts from that node.
+	byClass := make([]byte, t.nclass)
+	for b := range 256 {
+		if c := t.class[b]; c != 0 {
+			byClass[c] = byte(b)
+		}
+	}
+	var paths []string
+	var nodes []int32
+	var dfs func(n int32, path []byte)
+	dfs = func(n int32, path []byte) {
+		for c := 1; c < t.nclass; c++ {
+			child := int32(t.next[n*int32(t.nclass)+int32(c)] & nodeMask)
+			if child == 0 {
+				continue
+			}
+			p := append(path, byClass[c])
+			paths = append(paths, string(p))
+			nodes = append(nodes, child)
+			if len(p) < shortWord {
+				dfs(child, p)
+			}
+		}
+	}
+	dfs(0, nil)
+	size := 1
+	for size < 2*(len(keys)+len(paths)) {
+		size <<= 1
+	}
+	t.hash.slots = make([]uint64, size)
+	t.hash.mask = uint64(size - 1)
+	add := func(w string, v hashVal) {
+		t.hash.vals = append(t.hash.vals, v)
+		h := hashWord([]byte(w))
+		for p := h & t.hash.mask; ; p = (p + 1) & t.hash.mask {
+			if t.hash.slots[p] == 0 {
+				t.hash.slots[p] = h&^0xFFFF | uint64(len(t.hash.vals))
+				break
+			}
+		}
+	}
+	for _, w := range keys {
+		n := t.walk([]byte(w))
+		add(w, hashVal{groups: t.exact[n], rot: t.rotFlag[n]})
+	}
+	for i, w := range paths {
+		n := nodes[i]
+		add(w, hashVal{groups: t.exact[n], rot: t.rotFlag[n], node: n})
+	}
+}
+
+// shortWord: words up to this many bytes are looked up with their trie
+// node (see buildHash); longer ones only as whole vocabulary words.
+const shortWord = 4
+
+// walkWord walks w through the trie: the node where it ends (0 when w is
+// not a path), the groups of stems it starts with, and whether it passes a
+// vocabulary word of three or more letters on the way.
+func (t *wordTrie) walkWord(w []byte) (n int32, pre uint64, deep bool) {
+	nc := int32(t.nclass)
+	for k, b := range w {
+		cl := t.class[b]
+		if cl == 0 {
+			return 0, pre, deep
+		}
+		v := t.next[n*nc+int32(cl)]
+		if v == 0 {
+			return 0, pre, deep
+		}
+		n = int32(v & nodeMask)
+		if v&nodeMark != 0 {
+			// only nodes that end a word or a stem cost more loads
+			if k >= 2 && t.exact[n] != 0 {
+				deep = true
+			}
+			pre |= t.prefix[n]
+		}
+	}
+	return n, pre, deep
+}
+
+// walk returns the node of w (0 when w is not a path in the trie).
+func (t *wordTrie) walk(w []byte) int32 {
+	n := int32(0)
+	nc := int32(t.nclass)
+	for _, b := range w {
+		c := t.class[b]
+		if c == 0 {
+			return 0
+		}
+		if n = int32(t.next[n*nc+int32(c)] & nodeMask); n == 0 {
+			return 0
+		}
+	}
+	return n
+}
+
+// lookupHash returns the groups of the whole word w, whether that word
+// exists only as a ROT13 form, and (for words of up to shortWord bytes) its
+// trie node, 0 when w is no trie path.
+func (t *wordTrie) lookupHash(w []byte) (uint64, bool, int32) {
+	h := hashWord(w)
+	for p := h & t.hash.mask; ; p = (p + 1) & t.hash.mask {
+		s := t.hash.slots[p]
+		if s == 0 {
+			return 0, false, 0
+		}
+		if s&^0xFFFF == h&^0xFFFF {
+			v := &t.hash.vals[s&0xFFFF-1]
+			return v.groups, v.rot, v.node
+		}
+	}
+}
+
+// maybeStem: some stem starts with w's first two bytes.
+func (t *wordTrie) maybeStem(w []byte) bool {
+	k := uint16(w[0]) | uint16(w[1])<<8
+	return t.hash.stem2[k/64]&(1<<(k%64)) != 0
 }
