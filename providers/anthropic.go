@@ -292,7 +292,7 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, whole, err := openSSE(ctx, a.client, sseOpen{
+	return openStream(ctx, a.client, sseOpen{
 		provider:    NameAnthropic,
 		endpoint:    a.endpoint,
 		header:      h,
@@ -300,39 +300,16 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 		maxBody:     a.cfg.MaxBodyBytes,
 		statusError: func(up *upstream) *Error { return anthropicStatusError(up, time.Now()) },
 		whole:       decodeAnthropic,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if whole != nil {
-		return &replayStream{resp: whole.resp}, nil
-	}
-	return &anthStream{sseConn: conn, model: a.cfg.Model}, nil
+	}, func(conn *sseConn) Stream { return &anthStream{sseConn: conn, model: a.cfg.Model} })
 }
 
 type anthStream struct {
 	*sseConn
 	model  string
 	prompt int // input tokens from message_start
-	done   bool
-	err    error
 }
 
-func (s *anthStream) Next() (Chunk, error) {
-	if s.done {
-		return Chunk{}, cmp.Or(s.err, io.EOF)
-	}
-	ch, err := s.next()
-	if err != nil {
-		s.done, s.err = true, err
-		if errors.Is(err, io.EOF) {
-			s.finish()
-		} else {
-			s.Close()
-		}
-	}
-	return ch, err
-}
+func (s *anthStream) Next() (Chunk, error) { return s.deliver(s.next) }
 
 func (s *anthStream) next() (Chunk, error) {
 	for {

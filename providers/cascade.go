@@ -126,10 +126,12 @@ const DefaultAttemptTimeout = 20 * time.Second
 // Cascade tries its providers in order until one answers. It holds no
 // per-request state and is safe for concurrent use.
 //
-// Each attempt goes through try, the one place that times, classifies and
-// records a call; same-provider retries, cool-downs and hedging (issue 6)
-// wrap it, and a streaming variant (issue 5) gets its own Stream method with
-// the same step bookkeeping, falling over only before the first byte.
+// Each attempt goes through try (streamTry for Stream), the one place that
+// times, classifies and records a call. The rest is shared by Complete and
+// Stream: inOrder (order of preference, cooling providers as the last
+// resort), retrying (cool-downs and same-provider retries), withFreshKey
+// and hedge. A stream attempt ends at its first content, so a stream is
+// retried, hedged or fallen over only before any text was handed out.
 type Cascade struct {
 	providers []Provider
 	timeout   time.Duration
@@ -240,33 +242,53 @@ func (c *Cascade) Complete(ctx context.Context, req Request) (*Result, error) {
 		return c.hedged(ctx, req)
 	}
 	steps := make([]Step, 0, len(c.providers)+1)
-	var cooling []int
-	// next runs provider i's turn: a result or a final error ends the
-	// cascade, (nil, nil) moves on.
-	next := func(i, left int, lastResort bool) (*Result, error) {
-		if ctx.Err() != nil {
-			return nil, stopped(ctx, steps)
-		}
+	var res *Result
+	err := c.inOrder(ctx, &steps, func(i, left int, lastResort bool) error {
 		resp, err := c.turn(ctx, i, req, &steps, left, lastResort)
+		if err == nil {
+			res = c.result(c.providers[i], resp, steps)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// inOrder is the cascade's order of preference, shared by Complete and
+// Stream: each provider's turn in order, then the cooling ones as a last
+// resort. turn returns nil when provider i answered (the cascade is over),
+// errCooling when its breaker skipped it, or its failure. The result is nil
+// or a *CascadeError.
+func (c *Cascade) inOrder(ctx context.Context, steps *[]Step, turn func(i, left int, lastResort bool) error) error {
+	var cooling []int
+	// next runs provider i's turn; done ends the cascade, with err nil for
+	// an answer.
+	next := func(i, left int, lastResort bool) (done bool, err error) {
+		if ctx.Err() != nil {
+			return true, stopped(ctx, *steps)
+		}
+		err = turn(i, left, lastResort)
 		switch {
 		case errors.Is(err, errCooling):
 			cooling = append(cooling, i)
-			return nil, nil
+			return false, nil
 		case err == nil:
-			return c.result(c.providers[i], resp, steps), nil
+			return true, nil
 		case ctx.Err() != nil:
-			return nil, stopped(ctx, steps)
+			return true, stopped(ctx, *steps)
 		}
 		// A provider's own safety block is a verdict on the prompt, not an
 		// outage: asking the next provider would be shopping for a yes.
 		if pe, ok := errors.AsType[*Error](err); ok && pe.Kind == KindSafety {
-			return nil, &CascadeError{Steps: steps, Blocked: pe}
+			return true, &CascadeError{Steps: *steps, Blocked: pe}
 		}
-		return nil, nil
+		return false, nil
 	}
 	for i := range c.providers {
-		if res, err := next(i, c.usableFrom(i), false); res != nil || err != nil {
-			return res, err
+		if done, err := next(i, c.usableFrom(i), false); done {
+			return err
 		}
 	}
 	// Every provider in service failed. A cooling one is skipped to save
@@ -274,11 +296,11 @@ func (c *Cascade) Complete(ctx context.Context, req Request) (*Result, error) {
 	// This keeps cool-downs from costing answers when failures are spread
 	// over all providers rather than one being down.
 	for k, i := range slices.Clone(cooling) {
-		if res, err := next(i, len(cooling)-k, true); res != nil || err != nil {
-			return res, err
+		if done, err := next(i, len(cooling)-k, true); done {
+			return err
 		}
 	}
-	return nil, &CascadeError{Steps: steps}
+	return &CascadeError{Steps: *steps}
 }
 
 // result is a successful outcome. Token counts come from the upstream
@@ -311,6 +333,21 @@ func (c *Cascade) usableFrom(i int) int {
 // attempt is one call to a provider, and after a refused key one more
 // call if re-reading the key found a new one (a rotated secret).
 func (c *Cascade) attempt(ctx context.Context, p Provider, req Request, steps *[]Step) (*Response, error) {
+	var resp *Response
+	err := c.withFreshKey(ctx, p, func() (err error) {
+		resp, err = c.try(ctx, p, req, steps)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// withFreshKey runs call, and once more when the provider refused its key
+// (401/403) and re-reading the key found a different one: a rotated secret
+// should cost one retry, not the provider.
+func (c *Cascade) withFreshKey(ctx context.Context, p Provider, call func() error) error {
 	ks := c.keys[p.Name()]
 	var used string
 	var usedErr error
@@ -319,20 +356,20 @@ func (c *Cascade) attempt(ctx context.Context, p Provider, req Request, steps *[
 		// rotated secret from the same refused one after a 401/403.
 		used, usedErr = ks.Key(ctx)
 	}
-	resp, err := c.try(ctx, p, req, steps)
+	err := call()
 	if err == nil || ctx.Err() != nil || ks == nil {
-		return resp, err
+		return err
 	}
 	if pe, ok := errors.AsType[*Error](err); !ok || pe.Kind != KindAuth {
-		return nil, err
+		return err
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	fresh, rerr := ks.Refresh(rctx)
 	cancel()
 	if rerr != nil || fresh == "" || (usedErr == nil && fresh == used) {
-		return nil, err
+		return err
 	}
-	return c.try(ctx, p, req, steps)
+	return call()
 }
 
 // try makes one bounded call and records its step.
@@ -352,22 +389,23 @@ func (c *Cascade) try(ctx context.Context, p Provider, req Request, steps *[]Ste
 	step := Step{Provider: p.Name(), Model: p.Model(), Status: StepSuccess, LatencyMS: latency.Milliseconds()}
 	if err != nil {
 		var reason string
-		step.Status, reason = c.classify(ctx, err, attemptExpired)
+		step.Status, reason = c.classify(ctx, err, attemptExpired, c.timeout)
 		step.Reason = &reason
 	}
 	*steps = append(*steps, step)
 	return resp, err
 }
 
-// classify gives a failed attempt's step status and a reason safe to show.
-func (c *Cascade) classify(ctx context.Context, err error, attemptExpired bool) (string, string) {
+// classify gives a failed attempt's step status and a reason safe to show;
+// limit is the attempt's own timeout.
+func (c *Cascade) classify(ctx context.Context, err error, attemptExpired bool, limit time.Duration) (string, string) {
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
 		return StepFailed, "canceled by client"
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return StepTimeout, "request deadline exceeded"
 	case attemptExpired:
-		return StepTimeout, fmt.Sprintf("timeout after %s", c.timeout)
+		return StepTimeout, fmt.Sprintf("timeout after %s", limit)
 	}
 	pe, ok := errors.AsType[*Error](err)
 	if !ok {

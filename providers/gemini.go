@@ -2,6 +2,7 @@ package providers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -152,14 +153,10 @@ type (
 
 // Complete calls generateContent once.
 func (g *Gemini) Complete(ctx context.Context, req Request) (*Response, error) {
-	key, err := keyFor(ctx, NameGemini, g.key)
+	h, err := g.header(ctx)
 	if err != nil {
 		return nil, err
 	}
-	h := make(http.Header, 4)
-	// Header only: a ?key= query would surface in *url.Error strings and logs.
-	h.Set("x-goog-api-key", key)
-	h.Set("User-Agent", userAgent)
 	up, err := postJSON(ctx, g.client, NameGemini, g.endpoint, h, g.buildRequest(req), g.maxBody)
 	if err != nil {
 		return nil, err
@@ -172,6 +169,19 @@ func (g *Gemini) Complete(ctx context.Context, req Request) (*Response, error) {
 		resp.Model = g.model
 	}
 	return resp, err
+}
+
+// header carries the key for both generateContent and its streaming twin.
+func (g *Gemini) header(ctx context.Context) (http.Header, error) {
+	key, err := keyFor(ctx, NameGemini, g.key)
+	if err != nil {
+		return nil, err
+	}
+	h := make(http.Header, 4)
+	// Header only: a ?key= query would surface in *url.Error strings and logs.
+	h.Set("x-goog-api-key", key)
+	h.Set("User-Agent", userAgent)
+	return h, nil
 }
 
 func (g *Gemini) buildRequest(req Request) *geminiRequest {
@@ -217,54 +227,25 @@ func decodeGemini(body []byte) (*Response, error) {
 	if r.Error != nil {
 		return nil, &Error{Provider: NameGemini, Kind: KindBody, Status: http.StatusOK, Code: safeCode(r.Error.Status), Message: "error in response body"}
 	}
-	if pf := r.PromptFeedback; pf != nil && pf.BlockReason != "" {
-		return nil, safetyError(NameGemini, pf.BlockReason, geminiCategories(pf.SafetyRatings, pf.BlockReason))
+	if err := r.promptBlocked(); err != nil {
+		return nil, err
 	}
 
 	resp := &Response{Model: r.ModelVersion}
-	if u := r.UsageMetadata; u != nil {
-		resp.Usage = Usage{
-			PromptTokens: u.PromptTokenCount + u.ToolUsePromptTokenCount,
-			// Thinking is billed as output (providers.md §1.4).
-			CompletionTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount,
-			TotalTokens:      u.TotalTokenCount,
-			Reported:         true,
-		}
-		if resp.Usage.TotalTokens == 0 {
-			resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
-		}
+	if u := r.usage(); u != nil {
+		resp.Usage = *u
 	}
 	if len(r.Candidates) == 0 {
 		return nil, &Error{Provider: NameGemini, Kind: KindEmpty, Status: http.StatusOK, Message: "empty response"}
 	}
-	c := r.Candidates[0]
-	if geminiSafetyFinish(c.FinishReason) {
-		var ratings []geminiRating
-		_ = json.Unmarshal(c.SafetyRatings, &ratings) // best effort: the reason stands in
-		return nil, safetyError(NameGemini, c.FinishReason, geminiCategories(ratings, c.FinishReason))
+	c := &r.Candidates[0]
+	if err := c.safetyStop(); err != nil {
+		return nil, err
 	}
-	var text strings.Builder
-	toolCall := false
-	if c.Content != nil {
-		for _, p := range c.Content.Parts {
-			if p.Thought {
-				continue
-			}
-			if len(p.FunctionCall) > 0 {
-				toolCall = true
-			}
-			text.WriteString(p.Text)
-		}
-	}
-	resp.Text = text.String()
-	switch {
-	case toolCall:
-		resp.FinishReason = "tool_calls"
-	case c.FinishReason == "MAX_TOKENS":
-		resp.FinishReason = "length"
-	default:
-		resp.FinishReason = "stop"
-	}
+	var toolCall bool
+	resp.Text, toolCall = c.text()
+	// A whole answer has ended even when the candidate names no reason.
+	resp.FinishReason = geminiFinishReason(cmp.Or(c.FinishReason, "STOP"), toolCall)
 	if resp.Text == "" {
 		msg := "empty response"
 		if c.FinishReason == "MAX_TOKENS" {
@@ -274,6 +255,78 @@ func decodeGemini(body []byte) (*Response, error) {
 		return nil, &Error{Provider: NameGemini, Kind: KindEmpty, Status: http.StatusOK, Code: safeCode(c.FinishReason), Message: msg}
 	}
 	return resp, nil
+}
+
+// promptBlocked is the safety error for a prompt Gemini refused outright,
+// nil otherwise.
+func (r *geminiResponse) promptBlocked() *Error {
+	if pf := r.PromptFeedback; pf != nil && pf.BlockReason != "" {
+		return safetyError(NameGemini, pf.BlockReason, geminiCategories(pf.SafetyRatings, pf.BlockReason))
+	}
+	return nil
+}
+
+// usage is the reported token accounting, nil when there is none.
+func (r *geminiResponse) usage() *Usage {
+	u := r.UsageMetadata
+	if u == nil {
+		return nil
+	}
+	out := &Usage{
+		PromptTokens: u.PromptTokenCount + u.ToolUsePromptTokenCount,
+		// Thinking is billed as output (providers.md §1.4).
+		CompletionTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount,
+		TotalTokens:      u.TotalTokenCount,
+		Reported:         true,
+	}
+	if out.TotalTokens == 0 {
+		out.TotalTokens = out.PromptTokens + out.CompletionTokens
+	}
+	return out
+}
+
+// safetyStop is the safety error for a candidate stopped by a filter, nil
+// otherwise.
+func (c *geminiCandidate) safetyStop() *Error {
+	if !geminiSafetyFinish(c.FinishReason) {
+		return nil
+	}
+	var ratings []geminiRating
+	_ = json.Unmarshal(c.SafetyRatings, &ratings) // best effort: the reason stands in
+	return safetyError(NameGemini, c.FinishReason, geminiCategories(ratings, c.FinishReason))
+}
+
+// text joins the candidate's answer parts (thoughts are not the answer) and
+// reports whether it asked for a tool.
+func (c *geminiCandidate) text() (text string, toolCall bool) {
+	if c.Content == nil {
+		return "", false
+	}
+	for _, p := range c.Content.Parts {
+		if p.Thought {
+			continue
+		}
+		if len(p.FunctionCall) > 0 {
+			toolCall = true
+		}
+		// One text part is the norm: concatenating onto "" does not copy.
+		text += p.Text
+	}
+	return text, toolCall
+}
+
+// geminiFinishReason maps a finishReason to OpenAI's vocabulary ("" stays
+// "": not finished yet).
+func geminiFinishReason(reason string, toolCall bool) string {
+	switch {
+	case reason == "":
+		return ""
+	case toolCall:
+		return "tool_calls"
+	case reason == "MAX_TOKENS":
+		return "length"
+	}
+	return "stop"
 }
 
 func geminiSafetyFinish(reason string) bool {

@@ -1,7 +1,6 @@
 package providers
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,14 +14,11 @@ import (
 // is a whole GenerateContentResponse carrying only the new text; there is no
 // [DONE]: EOF after a candidate with a finishReason is the clean end.
 func (g *Gemini) Stream(ctx context.Context, req Request) (Stream, error) {
-	key, err := keyFor(ctx, NameGemini, g.key)
+	h, err := g.header(ctx)
 	if err != nil {
 		return nil, err
 	}
-	h := make(http.Header, 4)
-	h.Set("x-goog-api-key", key)
-	h.Set("User-Agent", userAgent)
-	conn, whole, err := openSSE(ctx, g.client, sseOpen{
+	return openStream(ctx, g.client, sseOpen{
 		provider:    NameGemini,
 		endpoint:    g.base + "/models/" + url.PathEscape(g.model) + ":streamGenerateContent?alt=sse",
 		header:      h,
@@ -30,39 +26,16 @@ func (g *Gemini) Stream(ctx context.Context, req Request) (Stream, error) {
 		maxBody:     g.maxBody,
 		statusError: func(up *upstream) *Error { return geminiStatusError(up, time.Now()) },
 		whole:       decodeGemini,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if whole != nil {
-		return &replayStream{resp: whole.resp}, nil
-	}
-	return &geminiStream{sseConn: conn, model: g.model}, nil
+	}, func(conn *sseConn) Stream { return &geminiStream{sseConn: conn, model: g.model} })
 }
 
 type geminiStream struct {
 	*sseConn
 	model    string
 	finished bool // a candidate carried a finishReason
-	done     bool
-	err      error
 }
 
-func (s *geminiStream) Next() (Chunk, error) {
-	if s.done {
-		return Chunk{}, cmp.Or(s.err, io.EOF)
-	}
-	ch, err := s.next()
-	if err != nil {
-		s.done, s.err = true, err
-		if errors.Is(err, io.EOF) {
-			s.finish()
-		} else {
-			s.Close()
-		}
-	}
-	return ch, err
-}
+func (s *geminiStream) Next() (Chunk, error) { return s.deliver(s.next) }
 
 func (s *geminiStream) next() (Chunk, error) {
 	for {
@@ -89,53 +62,21 @@ func (s *geminiStream) next() (Chunk, error) {
 		if ev.Bare {
 			return Chunk{}, malformedChunk(NameGemini, errors.New("unexpected non-SSE line"))
 		}
-		if pf := r.PromptFeedback; pf != nil && pf.BlockReason != "" {
-			return Chunk{}, safetyError(NameGemini, pf.BlockReason, geminiCategories(pf.SafetyRatings, pf.BlockReason))
+		if err := r.promptBlocked(); err != nil {
+			return Chunk{}, err
 		}
 		if r.ModelVersion != "" {
 			s.model = r.ModelVersion
 		}
-		out := Chunk{Model: s.model}
-		if u := r.UsageMetadata; u != nil {
-			out.Usage = &Usage{
-				PromptTokens:     u.PromptTokenCount + u.ToolUsePromptTokenCount,
-				CompletionTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount,
-				TotalTokens:      u.TotalTokenCount,
-				Reported:         true,
-			}
-			if out.Usage.TotalTokens == 0 {
-				out.Usage.TotalTokens = out.Usage.PromptTokens + out.Usage.CompletionTokens
-			}
-		}
+		out := Chunk{Model: s.model, Usage: r.usage()}
 		if len(r.Candidates) > 0 {
-			c := r.Candidates[0]
-			if geminiSafetyFinish(c.FinishReason) {
-				var ratings []geminiRating
-				_ = json.Unmarshal(c.SafetyRatings, &ratings) // best effort: the reason stands in
-				return Chunk{}, safetyError(NameGemini, c.FinishReason, geminiCategories(ratings, c.FinishReason))
+			c := &r.Candidates[0]
+			if err := c.safetyStop(); err != nil {
+				return Chunk{}, err
 			}
-			toolCall := false
-			if c.Content != nil {
-				for _, p := range c.Content.Parts {
-					if p.Thought {
-						continue
-					}
-					if len(p.FunctionCall) > 0 {
-						toolCall = true
-					}
-					// One text part per event is the norm: no copy then.
-					out.Text += p.Text
-				}
-			}
-			switch {
-			case c.FinishReason == "":
-			case toolCall:
-				out.FinishReason = "tool_calls"
-			case c.FinishReason == "MAX_TOKENS":
-				out.FinishReason = "length"
-			default:
-				out.FinishReason = "stop"
-			}
+			var toolCall bool
+			out.Text, toolCall = c.text()
+			out.FinishReason = geminiFinishReason(c.FinishReason, toolCall)
 			if out.FinishReason != "" {
 				s.finished = true
 			}

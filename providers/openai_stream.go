@@ -81,7 +81,7 @@ func (o *OpenAICompatible) Stream(ctx context.Context, req Request) (Stream, err
 	if err != nil {
 		return nil, err
 	}
-	conn, whole, err := openSSE(ctx, o.client, sseOpen{
+	return openStream(ctx, o.client, sseOpen{
 		provider: o.name,
 		endpoint: o.endpoint,
 		header:   o.header(key),
@@ -90,14 +90,7 @@ func (o *OpenAICompatible) Stream(ctx context.Context, req Request) (Stream, err
 		maxBody:     o.maxBody,
 		statusError: func(up *upstream) *Error { return openAIStatusError(o.name, up, time.Now()) },
 		whole:       func(b []byte) (*Response, error) { return decodeOpenAI(o.name, b) },
-	})
-	if err != nil {
-		return nil, err
-	}
-	if whole != nil {
-		return &replayStream{resp: whole.resp}, nil
-	}
-	return &oaStream{sseConn: conn, model: o.model}, nil
+	}, func(conn *sseConn) Stream { return &oaStream{sseConn: conn, model: o.model} })
 }
 
 // oaStream reads chat.completion.chunk events up to data: [DONE].
@@ -105,27 +98,9 @@ type oaStream struct {
 	*sseConn
 	model string // configured model, until the provider names one
 	text  bool   // content has been emitted
-	done  bool   // [DONE] seen, or a final error returned
-	err   error
 }
 
-func (s *oaStream) Next() (Chunk, error) {
-	if s.done {
-		return Chunk{}, cmp.Or(s.err, io.EOF)
-	}
-	ch, err := s.next()
-	if err != nil {
-		s.done, s.err = true, err
-		// The answer is over either way; release the connection now rather
-		// than when the caller gets round to Close.
-		if errors.Is(err, io.EOF) {
-			s.finish()
-		} else {
-			s.Close()
-		}
-	}
-	return ch, err
-}
+func (s *oaStream) Next() (Chunk, error) { return s.deliver(s.next) }
 
 func (s *oaStream) next() (Chunk, error) {
 	for {

@@ -65,8 +65,25 @@ func (c *Cascade) backoff(n int, hint time.Duration) time.Duration {
 	return max(d, hint)
 }
 
-// turn is one provider's go in the cascade: its breaker's permission, then
-// attempts with retries, each attempt's outcome reported to the breaker.
+// turn is one provider's go in Complete: see retrying.
+func (c *Cascade) turn(ctx context.Context, i int, req Request, steps *[]Step, left int, lastResort bool) (*Response, error) {
+	var resp *Response
+	err := c.retrying(ctx, i, steps, left, lastResort, func(timeout time.Duration) (err error) {
+		resp, err = c.attemptFor(ctx, c.providers[i], req, steps, timeout)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// retrying runs provider i's turn: its breaker's permission, then attempts
+// with retries, each attempt's outcome reported to the breaker. attempt
+// makes one call bounded by the given attempt timeout; Complete and Stream
+// differ only there (a stream's attempt ends at its first content, so a
+// retry can never repeat text already handed out).
+//
 // left counts the providers still to come, this one included, that are not
 // cooling down: with retries on, a turn may use at most its share of what is
 // left of the request's deadline, so the last provider still gets a fair
@@ -74,13 +91,12 @@ func (c *Cascade) backoff(n int, hint time.Duration) time.Duration {
 //
 // lastResort calls a cooling provider anyway, once every provider in
 // service has failed (its skipped step is already recorded).
-func (c *Cascade) turn(ctx context.Context, i int, req Request, steps *[]Step, left int, lastResort bool) (*Response, error) {
-	p := c.providers[i]
+func (c *Cascade) retrying(ctx context.Context, i int, steps *[]Step, left int, lastResort bool, attempt func(timeout time.Duration) error) error {
 	b, probe := c.breakerAt(i), false
 	if !lastResort {
 		var ok bool
 		if b, probe, ok = c.admit(i, steps); !ok {
-			return nil, errCooling
+			return errCooling
 		}
 	}
 	timeout := c.timeout
@@ -96,20 +112,20 @@ func (c *Cascade) turn(ctx context.Context, i int, req Request, steps *[]Step, l
 		if !turnEnd.IsZero() {
 			t = min(t, time.Until(turnEnd))
 		}
-		resp, err := c.attemptFor(ctx, p, req, steps, t)
+		err := attempt(t)
 		callerDone := ctx.Err() != nil
 		report(b, probe, err, callerDone)
 		// A failed probe has already put the provider back to cool down.
 		if err == nil || callerDone || probe || n >= c.retryMax {
-			return resp, err
+			return err
 		}
 		again, hint := retryable(err)
 		if !again {
-			return nil, err
+			return err
 		}
 		if b != nil {
 			if ok, _ := b.peek(); !ok {
-				return nil, err // tripped by this or a concurrent request
+				return err // tripped by this or a concurrent request
 			}
 		}
 		wait := c.backoff(n, hint)
@@ -120,13 +136,13 @@ func (c *Cascade) turn(ctx context.Context, i int, req Request, steps *[]Step, l
 			}
 		}
 		if !end.IsZero() && time.Now().Add(wait+minRetryTry).After(end) {
-			return nil, err
+			return err
 		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, err
+			return err
 		case <-timer.C:
 		}
 	}

@@ -3,6 +3,7 @@ package providers
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -185,6 +186,11 @@ type sseConn struct {
 	rd       *sseReader
 	lastRead atomic.Int64 // UnixNano of the last successful read
 	once     sync.Once
+
+	// The reader's side (deliver): done after the first error, which err
+	// keeps. Next is not for concurrent use, so no lock.
+	done bool
+	err  error
 }
 
 // activityReader stamps every read that returned bytes.
@@ -275,6 +281,41 @@ func openSSE(ctx context.Context, client *http.Client, o sseOpen) (*sseConn, *wh
 	c.lastRead.Store(time.Now().UnixNano())
 	c.rd = newSSEReader(activityReader{r: resp.Body, last: &c.lastRead}, int(min(maxBody, DefaultMaxEventBytes)))
 	return c, nil, nil
+}
+
+// openStream is openSSE for a Streamer: a 200 answer in plain JSON is
+// replayed as one chunk, and decoder wraps an open event stream in the
+// provider's own decoding.
+func openStream(ctx context.Context, client *http.Client, o sseOpen, decoder func(*sseConn) Stream) (Stream, error) {
+	conn, whole, err := openSSE(ctx, client, o)
+	if err != nil {
+		return nil, err
+	}
+	if whole != nil {
+		return &replayStream{resp: whole.resp}, nil
+	}
+	return decoder(conn), nil
+}
+
+// deliver is every provider stream's Next around its decoder's next: the
+// first error is final and returned again on every later call, and the
+// connection is released at once, since the answer is over either way
+// (drained back to the pool after a clean end, cut after anything else)
+// rather than whenever the caller gets round to Close.
+func (c *sseConn) deliver(next func() (Chunk, error)) (Chunk, error) {
+	if c.done {
+		return Chunk{}, cmp.Or(c.err, io.EOF)
+	}
+	ch, err := next()
+	if err != nil {
+		c.done, c.err = true, err
+		if errors.Is(err, io.EOF) {
+			c.finish()
+		} else {
+			c.Close()
+		}
+	}
+	return ch, err
 }
 
 // event reads the next event, turning read failures into *Error. io.EOF is

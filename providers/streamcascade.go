@@ -22,75 +22,67 @@ const maxHeldChunks = 512
 // falls over to the next one. A clean end without any text counts as an empty
 // answer and falls over too, as it does in Complete.
 //
+// Up to the first content a stream attempt is treated exactly like a
+// buffered call: the same order, the same cool-down skips with cooling
+// providers asked as a last resort, the same same-provider retries
+// (RetryMax, backoff honouring Retry-After, deadline share), the same key
+// refresh, and with HedgeAfter the same hedging, where a stream counts as
+// answered at its first content. After content was handed out nothing is
+// retried or asked again: a failure is the stream's final error.
+//
 // idle bounds the wait for the response headers and then for each event
 // (STREAM_IDLE_TIMEOUT; 0 = no idle bound beyond ctx); bytes that carry no
-// event, such as keep-alive comments, count as life. The attempt timeout bounds only the time to the first
-// content, never a long answer; ctx bounds everything, and canceling it closes
-// the upstream connection. Providers that are not Streamers are run through
-// Complete and replayed as one chunk. Failure before any content is a
-// *CascadeError exactly like Complete's (steps, Blocked, Timeout, Canceled).
+// event, such as keep-alive comments, count as life. The attempt timeout
+// (or, with retries on, the turn's deadline share if shorter) bounds only
+// the time to the first content, never a long answer; ctx bounds
+// everything, and canceling it closes the upstream connection. Providers
+// that are not Streamers are run through Complete and replayed as one chunk.
+// Failure before any content is a *CascadeError exactly like Complete's
+// (steps, Blocked, Timeout, Canceled).
 //
 // The caller must Close the LiveStream.
 func (c *Cascade) Stream(ctx context.Context, req Request, idle time.Duration) (*LiveStream, error) {
-	steps := make([]Step, 0, len(c.providers)+1)
-	for i, p := range c.providers {
-		if ctx.Err() != nil {
-			return nil, stopped(ctx, steps)
-		}
-		// A cooling provider is skipped as in Complete (breaker.go).
-		b, probe, ok := c.admit(i, &steps)
-		if !ok {
-			continue
-		}
-		ls, err := c.streamAttempt(ctx, p, req, idle, &steps)
-		report(b, probe, err, ctx.Err() != nil)
-		if err == nil {
-			ls.steps = steps
-			return ls, nil
-		}
-		if ctx.Err() != nil {
-			return nil, stopped(ctx, steps)
-		}
-		// A safety block is a verdict on the prompt, not an outage.
-		if pe, ok := errors.AsType[*Error](err); ok && pe.Kind == KindSafety {
-			return nil, &CascadeError{Steps: steps, Blocked: pe}
-		}
+	if c.hedgeAfter > 0 && len(c.providers) > 1 {
+		return c.hedgedStream(ctx, req, idle)
 	}
-	return nil, &CascadeError{Steps: steps}
+	steps := make([]Step, 0, len(c.providers)+1)
+	var ls *LiveStream
+	// The same order, cool-downs and last resorts as Complete.
+	err := c.inOrder(ctx, &steps, func(i, left int, lastResort bool) (err error) {
+		ls, err = c.streamTurn(ctx, i, req, idle, &steps, left, lastResort)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ls.steps = steps
+	return ls, nil
 }
 
-// streamAttempt mirrors attempt: after a refused key, one more try if
-// re-reading the key found a new one.
-func (c *Cascade) streamAttempt(ctx context.Context, p Provider, req Request, idle time.Duration, steps *[]Step) (*LiveStream, error) {
-	ks := c.keys[p.Name()]
-	var used string
-	var usedErr error
-	if ks != nil {
-		used, usedErr = ks.Key(ctx)
-	}
-	ls, err := c.streamTry(ctx, p, req, idle, steps)
-	if err == nil || ctx.Err() != nil || ks == nil {
-		return ls, err
-	}
-	if pe, ok := errors.AsType[*Error](err); !ok || pe.Kind != KindAuth {
+// streamTurn is turn for a stream: before its first content a stream
+// attempt is just a call, retried and key-refreshed like Complete's.
+func (c *Cascade) streamTurn(ctx context.Context, i int, req Request, idle time.Duration, steps *[]Step, left int, lastResort bool) (*LiveStream, error) {
+	p := c.providers[i]
+	var ls *LiveStream
+	err := c.retrying(ctx, i, steps, left, lastResort, func(timeout time.Duration) error {
+		return c.withFreshKey(ctx, p, func() (err error) {
+			ls, err = c.streamTry(ctx, p, req, idle, steps, timeout)
+			return err
+		})
+	})
+	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithTimeout(ctx, c.timeout)
-	fresh, rerr := ks.Refresh(rctx)
-	cancel()
-	if rerr != nil || fresh == "" || (usedErr == nil && fresh == used) {
-		return nil, err
-	}
-	return c.streamTry(ctx, p, req, idle, steps)
+	return ls, nil
 }
 
 // streamTry opens one provider's stream, reads up to its first content under
 // the attempt timeout, and records the step.
-func (c *Cascade) streamTry(ctx context.Context, p Provider, req Request, idle time.Duration, steps *[]Step) (*LiveStream, error) {
+func (c *Cascade) streamTry(ctx context.Context, p Provider, req Request, idle time.Duration, steps *[]Step, timeout time.Duration) (*LiveStream, error) {
 	actx, cancel := context.WithCancel(ctx)
 	// A timer rather than context.WithTimeout: the deadline must stop
 	// applying once content flows, and a context deadline cannot be lifted.
-	deadline := time.AfterFunc(c.timeout, cancel)
+	deadline := time.AfterFunc(timeout, cancel)
 	start := time.Now()
 
 	ls := &LiveStream{provider: p.Name(), model: p.Model(), pricing: c.pricing, cancel: cancel}
@@ -112,7 +104,12 @@ func (c *Cascade) streamTry(ctx context.Context, p Provider, req Request, idle t
 		case stalled && ctx.Err() == nil && !attemptExpired:
 			step.Status, reason = StepTimeout, fmt.Sprintf("%s (no data for %s)", msgStalled, idle)
 		default:
-			step.Status, reason = c.classify(ctx, err, attemptExpired)
+			limit := timeout
+			if limit != c.timeout {
+				// A deadline share, as attemptFor reports it.
+				limit = limit.Round(time.Millisecond)
+			}
+			step.Status, reason = c.classify(ctx, err, attemptExpired, limit)
 		}
 		step.Reason = &reason
 		*steps = append(*steps, step)
@@ -134,11 +131,12 @@ type LiveStream struct {
 	pricing  Pricing
 	steps    []Step
 
-	cancel context.CancelFunc // the attempt's context: aborts the upstream
-	cur    Stream
-	dog    *watchdog // nil without an idle bound
-	held   []Chunk
-	text   bool // some chunk carried text
+	cancel  context.CancelFunc // the attempt's context: aborts the upstream
+	release context.CancelFunc // a hedge's context around it (nil without hedging)
+	cur     Stream
+	dog     *watchdog // nil without an idle bound
+	held    []Chunk
+	text    bool // some chunk carried text
 
 	mu    sync.Mutex // guards usage, read by Usage/CostUSD from any goroutine
 	usage Usage
@@ -251,8 +249,10 @@ func (s *LiveStream) Provider() string { return s.provider }
 // the model the provider itself reports.
 func (s *LiveStream) Model() string { return s.model }
 
-// Steps returns the cascade steps; the last is the provider streaming, with
-// status success and the latency to its first content.
+// Steps returns the cascade steps in provider order. The provider streaming
+// has status success and the latency to its first content; it is the last
+// step unless a hedge raced a later provider (whose step is then "hedged:
+// lost").
 func (s *LiveStream) Steps() []Step { return slices.Clone(s.steps) }
 
 // Next returns the held-back chunks first, then reads on. After the first
@@ -303,6 +303,9 @@ func (s *LiveStream) Close() error {
 		}
 		if s.cur != nil {
 			s.cur.Close()
+		}
+		if s.release != nil {
+			s.release()
 		}
 	})
 	return nil
