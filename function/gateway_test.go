@@ -479,3 +479,25 @@ func TestCoolDownShowsInHealthAndPath(t *testing.T) {
 		t.Errorf("metrics provider_health = %v", m["provider_health"])
 	}
 }
+
+func TestRateLimitByIP(t *testing.T) {
+	tg := newTestGateway(t, map[string]string{"RATE_LIMIT": "1/minute", "RATE_LIMIT_BY": "ip"})
+	q := call{method: "POST", path: "/query", body: `{"prompt":"hi"}`, header: auth(testKey)}
+	if rec := tg.do(q); rec.Code != 200 {
+		t.Fatalf("first: %d", rec.Code)
+	}
+	// Another key from the same address shares the budget.
+	q.header = auth(testKey2)
+	if rec := tg.do(q); rec.Code != 429 {
+		t.Fatalf("same IP, other key: %d, want 429", rec.Code)
+	}
+}
+
+func TestTraceparentInLog(t *testing.T) {
+	tg := newTestGateway(t, nil)
+	tg.do(call{method: "GET", path: "/health", header: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}})
+	logs := tg.logs.String()
+	if !strings.Contains(logs, `"logging.googleapis.com/trace":"4bf92f3577b34da6a3ce929d0e0e4736"`) || !strings.Contains(logs, `"logging.googleapis.com/spanId":"00f067aa0ba902b7"`) {
+		t.Errorf("trace fields missing: %s", logs)
+	}
+}

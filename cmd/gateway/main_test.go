@@ -271,3 +271,40 @@ func TestStartupErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvFile: cmd/gateway reads KEY=value lines from -env-file (.env by
+// default), and the environment wins over the file.
+func TestEnvFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildGateway(t)
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, ".env")
+	if err := os.WriteFile(envFile, []byte("SERVICE_API_KEY=from-dotenv\nGROQ_API_KEY=gsk-e2e\nRATE_LIMIT=2/minute\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin, "-env-file", envFile)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + port, "RATE_LIMIT=5/minute"}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := "http://127.0.0.1:" + port
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/health")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 200 {
+			t.Fatal("did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, _, hdr := post(t, base+"/query", "from-dotenv", `{"prompt":""}`)
+	if hdr.Get("X-RateLimit-Limit") != "5" {
+		t.Errorf("key from .env not accepted or environment did not win: limit %q", hdr.Get("X-RateLimit-Limit"))
+	}
+}
