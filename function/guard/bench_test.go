@@ -94,3 +94,28 @@ func BenchmarkInjection4000(b *testing.B) {
 		g.injectionScore(p, sc, 0)
 	}
 }
+
+// BenchmarkWords4000 is the word lookup alone, on text folded once.
+func BenchmarkWords4000(b *testing.B) {
+	g := newGuard(b, nil)
+	var f foldState
+	f.normalize(benchPrompt(""), &g.ft)
+	var st injState
+	b.ReportAllocs()
+	for b.Loop() {
+		g.scanWords(f.fold, f.spans, &st)
+	}
+}
+
+// BenchmarkRules4000 is the rule matching alone, on the words' hits.
+func BenchmarkRules4000(b *testing.B) {
+	g := newGuard(b, nil)
+	var f foldState
+	f.normalize(benchPrompt(""), &g.ft)
+	var st injState
+	g.scanWords(f.fold, f.spans, &st)
+	b.ReportAllocs()
+	for b.Loop() {
+		matchRules(&st)
+	}
+}

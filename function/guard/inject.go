@@ -228,7 +228,9 @@ type injState struct {
 
 // scanWords turns the folded text into hits.
 func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
-	st.hits = st.hits[:0]
+	// hits is kept in a local and stored back into st at the end and around
+	// splitJoined, which appends to st.hits itself
+	hits := st.hits[:0]
 	st.edu = 0
 	var pos, sentence int32
 	quoted := false
@@ -280,7 +282,7 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 			// of an order than prose.
 			for k, piece := range bytes.Split(w, []byte{'_'}) {
 				if gs, _ := t.lookup(piece); gs != 0 {
-					st.hits = append(st.hits, hit{pos: pos, sentence: sentence, groups: gs, clause: clause && k == 0, quoted: quoted, code: true})
+					hits = append(hits, hit{pos: pos, sentence: sentence, groups: gs, clause: clause && k == 0, quoted: quoted, code: true})
 				}
 				pos++
 			}
@@ -315,7 +317,10 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 				groups, next, obf = jg, end, true
 			}
 		} else if groups == 0 && len(w) >= 8 && deepTerminal {
-			if k := g.splitJoined(w, pos, sentence, clause, quoted, st); k > 0 {
+			st.hits = hits
+			k := g.splitJoined(w, pos, sentence, clause, quoted, st)
+			hits = st.hits
+			if k > 0 {
 				pos += int32(k)
 				clause = false
 				i = j
@@ -327,7 +332,7 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 				groups, obf = tg, true
 			}
 		}
-		if groups&gDump != 0 && len(st.hits) > 0 && st.hits[len(st.hits)-1].pos == pos-1 && hostMessage(w, fold[prevStart:prevEnd]) {
+		if groups&gDump != 0 && len(hits) > 0 && hits[len(hits)-1].pos == pos-1 && hostMessage(w, fold[prevStart:prevEnd]) {
 			// "system message", "developer message": the prompt by another name
 			groups |= gPrompt
 		}
@@ -339,9 +344,9 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 			h := hit{pos: pos, sentence: sentence, groups: groups, clause: clause, quoted: quoted, obf: obf}
 			if groups&gPassive != 0 && overrideParticiple(w) {
 				h.part = true
-				h.afterBe = len(st.hits) > 0 && st.hits[len(st.hits)-1].pos == pos-1 && st.hits[len(st.hits)-1].groups&gBe != 0
+				h.afterBe = len(hits) > 0 && hits[len(hits)-1].pos == pos-1 && hits[len(hits)-1].groups&gBe != 0
 			}
-			st.hits = append(st.hits, h)
+			hits = append(hits, h)
 			if obf {
 				st.obfHits++
 			}
@@ -350,6 +355,7 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 		clause = false
 		i = next
 	}
+	st.hits = hits
 }
 
 // overrideParticiple: "ignored", "disregarded" … (see hit.part).
@@ -593,7 +599,13 @@ func matchRules(st *injState) {
 					continue
 				}
 				seen[ri/64] |= 1 << (ri % 64)
-				matchRule(st, &rules[ri], i)
+				r := &rules[ri]
+				if len(r.steps) > 1 && !nextInReach(hits, i, &r.steps[1]) {
+					// matchSteps would stop at the first hit after i: most
+					// tries end here, without the calls
+					continue
+				}
+				matchRule(st, r, i)
 			}
 		}
 	}
@@ -632,6 +644,19 @@ func matchRules(st *injState) {
 			st.signal[kAddressed] = max(st.signal[kAddressed], w)
 		}
 	}
+}
+
+// nextInReach: the hit after i is within sp's gap and sentence reach, the
+// first thing matchSteps asks of it; later hits are further away still.
+func nextInReach(hits []hit, i int, sp *step) bool {
+	if i+1 >= len(hits) {
+		return false
+	}
+	h, c := &hits[i+1], &hits[i]
+	if h.pos-c.pos-1 > int32(sp.gap) || h.sentence > c.sentence+1 {
+		return false
+	}
+	return h.sentence == c.sentence || sp.cross
 }
 
 // matchRule tries one rule starting at hit i.

@@ -226,6 +226,7 @@ func invisible(r rune) bool {
 type foldState struct {
 	fold       []byte // folded text: lowercase words, ' ', foldClause, foldQuote
 	pre        []byte // slow path: text after invisible removal
+	nfkc       []byte // slow path: pre in NFKC when it was not already
 	tags       []byte // ASCII smuggled in Unicode tag characters
 	invisible  int    // invisible characters removed
 	mixed      int    // words mixing Latin with Cyrillic/Greek letters
@@ -257,7 +258,25 @@ func (f *foldState) normalize(s string, fs foldSource) {
 		return
 	}
 	f.nonASCII = true
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		// Prompts that are not ASCII are still mostly ASCII: copy printable
+		// runs whole instead of decoding and classifying rune by rune.
+		if c := s[i]; c < utf8.RuneSelf {
+			k := i
+			for k < len(s) && s[k] < utf8.RuneSelf && (s[k] >= 0x20 && s[k] != 0x7F || s[k] == '\n' || s[k] == '\t' || s[k] == '\r') {
+				k++
+			}
+			if k > i {
+				f.pre = append(f.pre, s[i:k]...)
+				i = k
+				continue
+			}
+			f.invisible++ // an ASCII control character
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		switch {
 		case r >= 0xE0000 && r <= 0xE007F:
 			// Tag characters mirror ASCII one-to-one and render as nothing:
@@ -273,8 +292,14 @@ func (f *foldState) normalize(s string, fs foldSource) {
 		}
 	}
 	pre := f.pre
-	if !norm.NFKC.IsNormal(pre) {
-		pre = norm.NFKC.Append(nil, pre...)
+	if norm.NFKC.QuickSpan(pre) < len(pre) {
+		// QuickSpan, unlike IsNormal, allocates nothing; text it cannot
+		// vouch for is normalised (unchanged if normal after all) into a
+		// reused buffer. Append still allocates its 576-byte reorder
+		// buffer once per call: norm.Iter would not, but walks ASCII a
+		// byte per call and cost 15 µs more on a 4,000-byte prompt.
+		f.nfkc = norm.NFKC.Append(f.nfkc[:0], pre...)
+		pre = f.nfkc
 	}
 	f.foldMixed(pre, fs.table())
 }
@@ -328,7 +353,11 @@ func (f *foldState) wordByte(c byte, cls uint8) {
 	f.fold = append(f.fold, c)
 }
 
-func (f *foldState) asciiByte(s string, i int, c byte) {
+// byteText is what the slow path reads: the input string, or the NFKC
+// buffer, which it reads in place instead of copying to a string.
+type byteText interface{ ~string | ~[]byte }
+
+func asciiByte[S byteText](f *foldState, s S, i int, c byte) {
 	switch cls := asciiClass[c]; cls {
 	case clsLetter, clsDigit:
 		f.wordByte(c, cls)
@@ -508,6 +537,13 @@ func (f *foldState) foldASCII(s string) {
 				end |= spanUnder
 			}
 			f.spans = append(f.spans, [2]int32{int32(start), end})
+			// one space before the next word is the common case: the
+			// separator code below would write just this
+			if i+1 < n && s[i] == ' ' && asciiClass[s[i+1]] == clsLetter {
+				out[o] = ' '
+				o++
+				i++
+			}
 			continue
 		}
 		if cls == clsInvisible {
@@ -558,7 +594,7 @@ func (f *foldState) foldASCIISlow(s string) {
 	f.wordStart = -1
 	f.wordLetter, f.wordLeet = false, false
 	for i := 0; i < len(s); i++ {
-		f.asciiByte(s, i, s[i])
+		asciiByte(f, s, i, s[i])
 	}
 	f.sep(' ')
 }
@@ -589,39 +625,81 @@ func (f *foldState) openWord() {
 
 // countMixed counts words that mix Latin letters with Greek or Cyrillic ones,
 // the mark of a look-alike substitution (a Russian word has no Latin letter).
-func countMixed(s string) int {
+// Only the words around Greek and Cyrillic letters are looked at: their
+// UTF-8 starts with a byte in 0xCD..0xD4, which nothing else does.
+func countMixed(s []byte) int {
 	n := 0
-	latin, other := false, false
-	for _, r := range s {
-		switch {
-		case r < utf8.RuneSelf && asciiClass[r] == clsLetter:
-			latin = true
-		case r >= 0x370 && r <= 0x52F:
-			other = true
-		case r >= utf8.RuneSelf && unicode.IsLetter(r):
-		default:
-			if latin && other {
-				n++
-			}
-			latin, other = false, false
+	for i := 0; i < len(s); {
+		p := i
+		for p < len(s) && s[p]-0xCD > 0xD4-0xCD {
+			p++
 		}
-	}
-	if latin && other {
-		n++
+		if p == len(s) {
+			break
+		}
+		r, size := utf8.DecodeRune(s[p:])
+		if r < 0x370 || r > 0x52F {
+			i = p + size
+			continue
+		}
+		a := p
+		for a > 0 {
+			r, size := utf8.DecodeLastRune(s[:a])
+			if !mixedWordRune(r) {
+				break
+			}
+			a -= size
+		}
+		b := p + size
+		for b < len(s) {
+			r, size := utf8.DecodeRune(s[b:])
+			if !mixedWordRune(r) {
+				break
+			}
+			b += size
+		}
+		for _, c := range s[a:b] {
+			if c < utf8.RuneSelf && asciiClass[c] == clsLetter {
+				n++
+				break
+			}
+		}
+		i = b
 	}
 	return n
+}
+
+// mixedWordRune: the runes a word is made of for countMixed.
+func mixedWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiClass[r] == clsLetter
+	}
+	return r >= 0x370 && r <= 0x52F || unicode.IsLetter(r)
 }
 
 func (f *foldState) foldMixed(b []byte, ft foldTable) {
 	f.wordStart = -1
 	f.wordLetter, f.wordLeet = false, false
-	s := string(b) // one copy: asciiByte looks ahead in a string
-	f.mixed = countMixed(s)
-	for i, r := range s {
-		if r < utf8.RuneSelf {
-			f.asciiByte(s, i, byte(r))
+	f.mixed = countMixed(b)
+	for i := 0; i < len(b); {
+		if c := b[i]; c < utf8.RuneSelf {
+			if asciiClass[c] == clsLetter {
+				// a run of ASCII letters: what asciiByte does to each,
+				// without the per-byte dispatch
+				f.openWord()
+				for i < len(b) && b[i] < utf8.RuneSelf && asciiClass[b[i]] == clsLetter {
+					f.fold = append(f.fold, lowerTab[b[i]])
+					i++
+				}
+				f.wordLetter = true
+				continue
+			}
+			asciiByte(f, b, i, c)
+			i++
 			continue
 		}
+		r, size := utf8.DecodeRune(b[i:])
+		i += size
 		if isCJK(r) {
 			f.cjk = true
 		}
@@ -644,7 +722,7 @@ func (f *foldState) foldMixed(b []byte, ft foldTable) {
 		// Cyrillic letter without a Latin twin stays itself, lower case).
 		for j, rr := range rep {
 			if rr < utf8.RuneSelf {
-				f.asciiByte(rep, j, byte(rr))
+				asciiByte(f, rep, j, byte(rr))
 				continue
 			}
 			if unicode.IsLetter(rr) || unicode.IsNumber(rr) {

@@ -155,16 +155,18 @@ func scanRaw(s string, st *rawState) {
 		var fl uint8
 		// plain lower-case words are most of any prompt: find their end
 		// with the cheapest loop and only ask what a word can be
+	word:
 		for j+8 <= n {
 			k := lowerRun8(binary.LittleEndian.Uint64([]byte(s[j : j+8])))
 			j += k
 			if k < 8 {
-				break
+				goto end // s[j] is no lower-case letter: no need to look again
 			}
 		}
 		for j < n && rawClass[s[j]] == rLower {
 			j++
 		}
+	end:
 		if j-i < 16 && (j == n || rawClass[s[j]] == rOther) {
 			w := s[i:j]
 			if assignmentAfter(s, j) && keyWord(w) {
@@ -181,6 +183,13 @@ func scanRaw(s string, st *rawState) {
 				}
 			}
 			i = j
+			// the next word usually follows one space: go straight on; the
+			// checks at the top of the loop cannot fail for it
+			if j+1 < n && s[j] == ' ' && rawClass[s[j+1]] == rLower && len(st.findings) == 0 {
+				i = j + 1
+				j = i
+				goto word
+			}
 			continue
 		}
 		for j < n {
@@ -430,7 +439,7 @@ func scanNumber(s string, i int, st *rawState) (int, bool) {
 		st.add(TypeCreditCard, i, j)
 		return j, true
 	}
-	if nd >= 7 && nd <= 15 && phoneShape(s, i, g, sp, plus, paren) && validPhone(s[start:j], plus, nanpShape(g, sp, paren)) {
+	if nd >= 7 && nd <= 15 && phoneShape(s, i, g, sp, plus, paren) && validPhone(s[start:j], d, plus, nanpShape(g, sp, paren)) {
 		st.add(TypePhone, start, j)
 		return j, true
 	}
@@ -598,7 +607,34 @@ var phoneRegions = []string{"GB", "DE", "FR", "IN", "AU", "ES", "IT", "BR", "NL"
 // layout ((555) 123-4567, 555-123-4567) only has to be a possible one:
 // fictional 555 numbers are personal data in every test set and in many
 // forms, even though no carrier serves them.
-func validPhone(num string, plus, nanp bool) bool {
+//
+// digits are the number's digits; a North American number that is possible
+// by its length and area code alone is accepted without parsing, which costs
+// dozens of allocations per number.
+func validPhone(num, digits string, plus, nanp bool) bool {
+	if nanp && nanpPossible(digits, plus) {
+		return true
+	}
+	return phoneLib(num, plus, nanp)
+}
+
+// nanpPossible: ten digits with an area code that starts 2-9, after a 1 that
+// is the country code (+1) or the trunk prefix. libphonenumber calls every
+// such number possible (TestNANPPossibleAgreesWithLib keeps it honest), and a
+// number written in the NANP layout only has to be possible.
+func nanpPossible(d string, plus bool) bool {
+	switch {
+	case len(d) == 11 && d[0] == '1':
+		d = d[1:]
+	case len(d) == 10 && !plus:
+	default:
+		return false
+	}
+	return d[0] >= '2' && d[0] <= '9'
+}
+
+// phoneLib is validPhone's answer from libphonenumber.
+func phoneLib(num string, plus, nanp bool) bool {
 	if plus {
 		p, err := phonenumbers.Parse(num, "ZZ")
 		return err == nil && (phonenumbers.IsValidNumber(p) || nanp && p.GetCountryCode() == 1 && phonenumbers.IsPossibleNumber(p))
@@ -995,12 +1031,19 @@ func keyWord(t string) bool {
 		return false
 	}
 	var buf [40]byte
+	pairs := false
 	for k := 0; k < len(t); k++ {
 		c := t[k]
 		if c >= 'A' && c <= 'Z' {
 			c += 32
 		}
 		buf[k] = c
+		if k > 0 && keyPairs[buf[k-1]&31]&(1<<(c&31)) != 0 {
+			pairs = true
+		}
+	}
+	if !pairs {
+		return false // no key word's first two letters: none is in t
 	}
 	l := string(buf[:len(t)])
 	for _, w := range keyWords {
@@ -1018,7 +1061,20 @@ func keyWord(t string) bool {
 
 var notKeyWords = []string{"keyboard", "keyword", "monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "author", "keynote", "tokenizer"}
 
-var keyWords = []string{"apikey", "api_key", "api-key", "secret", "token", "passw", "passwd", "pwd", "bearer", "credential", "access_key", "accesskey", "private_key", "auth", "key"}
+// keyWords: a name holding any of these names a credential. Longer names
+// ("api_key", "passwd", "private_key") hold one of them already.
+var keyWords = []string{"key", "secret", "token", "passw", "pwd", "bearer", "credential", "auth"}
+
+// keyPairs has, for each key word, bit (second letter & 31) at (first
+// letter & 31): a name without any of those pairs holds no key word. (Other
+// bytes alias letters mod 32; that only lets a name through to the full
+// check.)
+var keyPairs = func() (t [32]uint32) {
+	for _, w := range keyWords {
+		t[w[0]&31] |= 1 << (w[1] & 31)
+	}
+	return t
+}()
 
 // keyValue reads the value assigned after a key word: `= "…"`, `: …`,
 // ` is …`. A value must look like a credential: long enough, not a

@@ -176,9 +176,6 @@ func buildTrie(ft foldTable) (*wordTrie, error) {
 	}
 	t.mark()
 	t.buildHash(words)
-	if len(t.hash.vals) >= 0xFFFF {
-		return nil, fmt.Errorf("guard: vocabulary too large for the word hash (%d entries)", len(t.hash.vals))
-	}
 	return t, nil
 }
 
@@ -212,8 +209,12 @@ func isASCIIWord(w string) bool {
 type typoIndex struct {
 	// maybe[first letter][length] says whether any key word could match,
 	// so most words cost two array reads.
-	maybe [26][16]uint32    // bit (last letter - 'a')
-	words map[uint64]uint64 // signature → groups
+	maybe [26][16]uint32 // bit (last letter - 'a')
+	// signature → groups, open addressing: a Go map cost more than the
+	// rest of the lookup. A slot is empty when its groups are 0.
+	sigs   []uint64
+	groups []uint64
+	mask   uint64
 }
 
 // typoGroups are the roles worth recognising scrambled: the words an
@@ -252,7 +253,8 @@ func typoSignature(w []byte) (uint64, bool) {
 }
 
 func buildTypoIndex(ft foldTable) typoIndex {
-	idx := typoIndex{words: map[uint64]uint64{}}
+	var idx typoIndex
+	words := map[uint64]uint64{}
 	var f foldState
 	for _, e := range vocabulary {
 		if e.groups&typoGroups == 0 {
@@ -267,12 +269,28 @@ func buildTypoIndex(ft foldTable) typoIndex {
 			if !ok {
 				continue
 			}
-			idx.words[sig] |= e.groups & typoGroups
+			words[sig] |= e.groups & typoGroups
 			idx.maybe[fw[0]-'a'][len(fw)] |= 1 << (fw[len(fw)-1] - 'a')
 		}
 	}
+	size := 8
+	for size < 2*len(words) {
+		size <<= 1
+	}
+	idx.sigs, idx.groups, idx.mask = make([]uint64, size), make([]uint64, size), uint64(size-1)
+	for sig, gs := range words {
+		p := typoSlot(sig) & idx.mask
+		for idx.groups[p] != 0 {
+			p = (p + 1) & idx.mask
+		}
+		idx.sigs[p], idx.groups[p] = sig, gs
+	}
 	return idx
 }
+
+// typoSlot spreads a signature over the table (its low bits hold the
+// last letter).
+func typoSlot(sig uint64) uint64 { return (sig * 0x9E3779B97F4A7C15) >> 32 }
 
 func (x *typoIndex) lookup(w []byte) uint64 {
 	if len(w) < 5 || len(w) > 15 || w[0] < 'a' || w[0] > 'z' {
@@ -285,28 +303,39 @@ func (x *typoIndex) lookup(w []byte) uint64 {
 	if !ok {
 		return 0
 	}
-	return x.words[sig]
+	for p := typoSlot(sig) & x.mask; x.groups[p] != 0; p = (p + 1) & x.mask {
+		if x.sigs[p] == sig {
+			return x.groups[p]
+		}
+	}
+	return 0
 }
 
 // wordHash answers "which groups does this whole word have" with one probe,
 // where the trie needs one dependent load per byte: most words of a prompt
-// are five letters or longer and end up here. Slots hold the upper 48 bits
-// of the word's hash and an index into vals; a false match needs a 48-bit
-// collision and would only make one unrelated word count as vocabulary.
-// Stems and short words still go through the trie (rejoining split words
-// needs its prefix walk).
+// are five letters or longer and end up here. A slot holds the upper 47
+// bits of the word's hash beside its groups, so a probe reads one cache
+// line; a false match needs a 47-bit collision and would only make one
+// unrelated word count as vocabulary. Stems and short words still go
+// through the trie (rejoining split words needs its prefix walk).
 type wordHash struct {
-	slots []uint64
-	vals  []hashVal
+	slots []hashSlot
 	mask  uint64
 	stem2 [1 << 16 / 64]uint64 // first two bytes of every stem
 }
 
-type hashVal struct {
+// hashSlot.key: hash bits 17-63 | slotUsed | slotRot | trie node (the node
+// for paths of up to shortWord bytes, else 0).
+type hashSlot struct {
+	key    uint64
 	groups uint64
-	rot    bool
-	node   int32 // trie node, for paths of up to shortWord bytes
 }
+
+const (
+	slotTag  = ^uint64(1<<17 - 1)
+	slotUsed = 1 << 16
+	slotRot  = 1 << 15
+)
 
 func hashWord(w []byte) uint64 {
 	h := uint64(len(w)) * 0x9E3779B97F4A7C15
@@ -316,8 +345,14 @@ func hashWord(w []byte) uint64 {
 		w = w[8:]
 	}
 	var x uint64
-	for i, c := range w {
-		x |= uint64(c) << (8 * i)
+	if cap(w) >= 8 {
+		// the folded text has slack after its end: one load, masked to
+		// the word, instead of a loop over the tail
+		x = binary.LittleEndian.Uint64(w[:8]) & (1<<(8*len(w)) - 1)
+	} else {
+		for i, c := range w {
+			x |= uint64(c) << (8 * i)
+		}
 	}
 	h = (h ^ x) * 0xc4ceb9fe1a85ec53
 	h ^= h >> 29
@@ -371,25 +406,30 @@ func (t *wordTrie) buildHash(words []string) {
 	for size < 2*(len(keys)+len(paths)) {
 		size <<= 1
 	}
-	t.hash.slots = make([]uint64, size)
+	t.hash.slots = make([]hashSlot, size)
 	t.hash.mask = uint64(size - 1)
-	add := func(w string, v hashVal) {
-		t.hash.vals = append(t.hash.vals, v)
+	add := func(w string, n int32, withNode bool) {
+		key := uint64(slotUsed)
+		if t.rotFlag[n] {
+			key |= slotRot
+		}
+		if withNode {
+			key |= uint64(n) // n ≤ nodeMask: buildTrie checks
+		}
 		h := hashWord([]byte(w))
+		key |= h & slotTag
 		for p := h & t.hash.mask; ; p = (p + 1) & t.hash.mask {
-			if t.hash.slots[p] == 0 {
-				t.hash.slots[p] = h&^0xFFFF | uint64(len(t.hash.vals))
+			if t.hash.slots[p].key == 0 {
+				t.hash.slots[p] = hashSlot{key: key, groups: t.exact[n]}
 				break
 			}
 		}
 	}
 	for _, w := range keys {
-		n := t.walk([]byte(w))
-		add(w, hashVal{groups: t.exact[n], rot: t.rotFlag[n]})
+		add(w, t.walk([]byte(w)), false)
 	}
 	for i, w := range paths {
-		n := nodes[i]
-		add(w, hashVal{groups: t.exact[n], rot: t.rotFlag[n], node: n})
+		add(w, nodes[i], true)
 	}
 }
 
@@ -445,13 +485,12 @@ func (t *wordTrie) walk(w []byte) int32 {
 func (t *wordTrie) lookupHash(w []byte) (uint64, bool, int32) {
 	h := hashWord(w)
 	for p := h & t.hash.mask; ; p = (p + 1) & t.hash.mask {
-		s := t.hash.slots[p]
-		if s == 0 {
+		s := &t.hash.slots[p]
+		if s.key == 0 {
 			return 0, false, 0
 		}
-		if s&^0xFFFF == h&^0xFFFF {
-			v := &t.hash.vals[s&0xFFFF-1]
-			return v.groups, v.rot, v.node
+		if s.key&slotTag == h&slotTag {
+			return s.groups, s.key&slotRot != 0, int32(s.key & uint64(nodeMask))
 		}
 	}
 }

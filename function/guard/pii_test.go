@@ -1,0 +1,108 @@
+package guard
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// TestNANPPossibleAgreesWithLib: the shortcut may only accept numbers that
+// libphonenumber accepts too, in every layout scanNumber hands over.
+func TestNANPPossibleAgreesWithLib(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	layouts := []struct {
+		format string
+		plus   bool
+	}{
+		{"+1 %s %s %s", true},
+		{"+1-%s-%s-%s", true},
+		{"+1.%s.%s.%s", true},
+		{"(%s) %s-%s", false},
+		{"%s-%s-%s", false},
+		{"%s.%s.%s", false},
+		{"%s %s %s", false},
+		{"1-%s-%s-%s", false},
+		{"1 %s %s %s", false},
+	}
+	accepted := 0
+	for range 400 {
+		area := fmt.Sprintf("%03d", rng.IntN(1000))
+		exch := fmt.Sprintf("%03d", rng.IntN(1000))
+		line := fmt.Sprintf("%04d", rng.IntN(10000))
+		for _, l := range layouts {
+			num := fmt.Sprintf(l.format, area, exch, line)
+			digits := area + exch + line
+			if l.format[0] == '1' || l.plus {
+				digits = "1" + digits
+			}
+			if !nanpPossible(digits, l.plus) {
+				continue
+			}
+			accepted++
+			if !phoneLib(num, l.plus, true) {
+				t.Errorf("%q: shortcut accepts, libphonenumber does not", num)
+			}
+		}
+	}
+	if accepted < 1000 {
+		t.Fatalf("only %d numbers took the shortcut; the test checks too little", accepted)
+	}
+	for _, c := range []struct {
+		d    string
+		plus bool
+		want bool
+	}{
+		{"4155552671", false, true},
+		{"14155552671", true, true},
+		{"14155552671", false, true},
+		{"4155552671", true, false},  // +415…: not country code 1
+		{"0155552671", false, false}, // area codes start 2-9
+		{"11555552671", true, false},
+		{"24155552671", true, false},
+		{"415555267", false, false},
+	} {
+		if got := nanpPossible(c.d, c.plus); got != c.want {
+			t.Errorf("nanpPossible(%q, %v) = %v, want %v", c.d, c.plus, got, c.want)
+		}
+	}
+}
+
+// keyWordRef is keyWord without the letter-pair filter.
+func keyWordRef(t string) bool {
+	if len(t) < 3 || len(t) > 40 {
+		return false
+	}
+	l := strings.ToLower(t)
+	for _, w := range keyWords {
+		if strings.Contains(l, w) {
+			for _, x := range notKeyWords {
+				if strings.Contains(l, x) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func TestKeyWordFilter(t *testing.T) {
+	for _, w := range []string{"api_key", "OPENAI_API_KEY", "password", "Bearer", "secret", "x-auth-token", "PWD", "credentials",
+		"keyboard", "monkey", "here", "handler", "err", "name", "value", "AUTH", "aKeY", "tok", "passw0rd"} {
+		if got, want := keyWord(w), keyWordRef(w); got != want {
+			t.Errorf("keyWord(%q) = %v, want %v", w, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(16, 17))
+	const alphabet = "abcdekprstuwyoinhlAKEYPTS_-0"
+	for range 100000 {
+		b := make([]byte, 3+rng.IntN(10))
+		for k := range b {
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if got, want := keyWord(string(b)), keyWordRef(string(b)); got != want {
+			t.Fatalf("keyWord(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
