@@ -180,8 +180,8 @@ func TestRegionFromARN(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{arn, "ap-south-1"}, {"name", ""}, {"arn:aws:s3:::bucket", ""},
 	} {
-		if got := arnRegion(tt.in); got != tt.want {
-			t.Errorf("arnRegion(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := RegionOf(tt.in); got != tt.want {
+			t.Errorf("RegionOf(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/llm-secure-gateway/gateway/adapters/awssecrets"
+	awschain "github.com/llm-secure-gateway/gateway/adapters/awssecrets/chain"
 	"github.com/llm-secure-gateway/gateway/adapters/gcpsecrets"
 	"github.com/llm-secure-gateway/gateway/function"
 	"github.com/llm-secure-gateway/gateway/function/secrets"
@@ -59,7 +60,7 @@ func run(demo bool, envFile string) error {
 	// only when a reference uses them.
 	backends := map[string]secrets.Backend{
 		gcpsecrets.Scheme: gcpsecrets.New(os.Getenv),
-		awssecrets.Scheme: awssecrets.New(),
+		awssecrets.Scheme: awschain.New(),
 	}
 	cfg, err := function.LoadConfig(ctx, getenv, function.LoadOptions{Demo: demo, Backends: backends})
 	if err != nil {
