@@ -501,3 +501,14 @@ func TestTraceparentInLog(t *testing.T) {
 		t.Errorf("trace fields missing: %s", logs)
 	}
 }
+
+func TestLogPromptsOptIn(t *testing.T) {
+	tg := newTestGateway(t, map[string]string{"LOG_PROMPTS": "true"})
+	tg.do(call{method: "POST", path: "/query", body: `{"prompt":"opt-in marker 5521"}`, header: auth(testKey)})
+	if !strings.Contains(tg.logs.String(), "opt-in marker 5521") {
+		t.Errorf("LOG_PROMPTS=true did not log the prompt: %s", tg.logs.String())
+	}
+	if strings.Contains(tg.logs.String(), testKey) {
+		t.Error("the key reached the log")
+	}
+}
