@@ -75,7 +75,6 @@ func (g *Gateway) batchSecurity(w http.ResponseWriter, r *http.Request) {
 		}
 		rep.Results = append(rep.Results, res)
 	}
-	state(r.Context()).guardCategories = nil
 	writeJSON(w, http.StatusOK, rep)
 }
 
