@@ -80,6 +80,7 @@ func TestCorpusInjection(t *testing.T) {
 //	holdout2_injection (50 / 60, after round one)      0.760 / 0.000  → 0.940 / 0.000
 //	holdout3_injection (40 / 40, after round two)      0.875 / 0.025  → 1.000 / 0.000
 //	holdout4_injection (30 / 30, after round three)    0.800 / 0.000  → 0.967 / 0.000
+//	holdout5_injection (234 / 257, after round four)   0.705 / 0.008  → 0.957 / 0.004
 //	holdout_pii        (38 values / 48 look-alikes)    1.000 / 0.000  (no change needed)
 //
 // The gap between first pass and after is the honest estimate of what a
@@ -127,7 +128,15 @@ func TestHoldout4Injection(t *testing.T) {
 
 func injectionRates(t *testing.T, g *Guard, cases []injectionCase) {
 	t.Helper()
-	var tp, fp rate
+	tp, fp := injectionRatesReport(t, g, cases)
+	if tp.value() < minInjectionTPR || fp.value() > maxInjectionFPR {
+		t.Errorf("injection TPR %.3f (want ≥ %.2f), FPR %.3f (want ≤ %.2f)", tp.value(), minInjectionTPR, fp.value(), maxInjectionFPR)
+	}
+}
+
+// injectionRatesReport logs the rates and misses without judging them.
+func injectionRatesReport(t *testing.T, g *Guard, cases []injectionCase) (tp, fp rate) {
+	t.Helper()
 	perTech := map[string]*rate{}
 	for _, c := range cases {
 		v := g.Scan(c.Text)
@@ -163,9 +172,7 @@ func injectionRates(t *testing.T, g *Guard, cases []injectionCase) {
 		t.Logf("  %-34s flagged %d/%d", k, perTech[k].hit, perTech[k].n)
 	}
 	t.Logf("prompt_injection: TPR %.3f (%d/%d)  FPR %.3f (%d/%d)", tp.value(), tp.hit, tp.n, fp.value(), fp.hit, fp.n)
-	if tp.value() < minInjectionTPR || fp.value() > maxInjectionFPR {
-		t.Errorf("injection TPR %.3f (want ≥ %.2f), FPR %.3f (want ≤ %.2f)", tp.value(), minInjectionTPR, fp.value(), maxInjectionFPR)
-	}
+	return tp, fp
 }
 
 func TestCorpusPII(t *testing.T) {
@@ -269,4 +276,14 @@ func piiRates(t *testing.T, g *Guard, cases []piiCase) {
 	if sqlTP.n > 0 && sqlTP.value() < minInjectionTPR || sqlFP.value() > maxInjectionFPR || shTP.n > 0 && shTP.value() < minInjectionTPR || shFP.value() > maxInjectionFPR {
 		t.Errorf("code injection below the injection bars")
 	}
+}
+
+// TestHoldout5Injection: a fifth set (491 cases), written after the fourth
+// round by someone who had not seen the detector.
+func TestHoldout5Injection(t *testing.T) {
+	g, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	injectionRates(t, g, readJSONL[injectionCase](t, "holdout5_injection.jsonl"))
 }

@@ -992,7 +992,15 @@ func encodedShape(t string) bool {
 			}
 		}
 	}
-	return other == 0 && (lower > 0 && upper > 0 || isHexRun(t))
+	return other == 0 && (lower > 0 && upper > 0 || isHexRun(hexBody(t)))
+}
+
+// hexBody strips the "0x" a hex literal is often written with.
+func hexBody(t string) string {
+	if len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
+		return t[2:]
+	}
+	return t
 }
 
 func isHexRun(t string) bool {

@@ -26,6 +26,7 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	}
 	g.scanWords(f.fold, spans, st)
 	matchRules(st)
+	deceasedRoleplay(f.fold, st)
 	if f.cjk {
 		cjkSignals(f.fold, st)
 	}
@@ -155,7 +156,8 @@ func (g *Guard) encodedScore(t string, sc *scratch) float64 {
 	}
 	for _, r := range sc.raw.encoded {
 		tok := t[r[0]:r[1]]
-		if isHexRun(tok) {
+		if hx := hexBody(tok); isHexRun(hx) {
+			tok = hx
 			n := len(tok) / 2
 			sc.dec = grow(sc.dec, n)
 			if _, err := hex.Decode(sc.dec, []byte(tok)); err == nil {

@@ -156,7 +156,7 @@ var vocabulary = []vocabEntry{
 	{gWhat, []string{"what", "whats", "which", "que", "quelles", "quelle", "quels", "was", "welche", "quali", "quais", "какие", "какой", "каков"}},
 	{gWhatIs, []string{"is", "are", "were", "was", "es", "son", "est", "sont", "ist", "sind", "e", "sono", "sao", "были"}},
 	{gSecretAdj, []string{"interna", "interno", "internes", "internas", "initiales", "initiale", "iniciales", "iniziali", "iniciais", "anfanglichen", "начальные", "context", "system", "initial", "hidden", "secret", "original", "internal", "confidential", "developer", "full", "exact", "entire", "complete", "verbatim", "first", "pre", "base", "underlying", "private", "sistema", "systeme", "systemes", "oculto", "ocultas", "cache", "cachees", "versteckte", "versteckten", "interne", "internen", "nascoste", "nascosto", "ocultas", "системный", "системные", "системную", "системного", "скрытые", "исходные", "системе"}},
-	{gPrompt, []string{"configuracion", "konfiguration", "configurazione", "configuracao", "guidance", "prompt", "prompts", "instructions", "preprompt", "systemprompt", "guidelines", "directives", "rules", "configuration", "promt", "instrucciones", "indicaciones", "consignes", "anweisungen", "systemanweisungen", "istruzioni", "instrucoes", "промпт", "промта", "промпта", "инструкции", "указания", "подсказку", "правила", "instructies", "reglas", "regles", "regeln", "regole", "regras", "instruction"}},
+	{gPrompt, []string{"configuracion", "konfiguration", "configurazione", "configuracao", "guidance", "prompt", "prompts", "instructions", "preprompt", "guidelines", "directives", "rules", "configuration", "promt", "instrucciones", "indicaciones", "consignes", "anweisungen", "istruzioni", "instrucoes", "промпт", "промта", "промпта", "инструкции", "указания", "подсказку", "правила", "instructies", "reglas", "regles", "regeln", "regole", "regras", "instruction"}},
 	{gDump, []string{"contents", "content", "words", "text", "everything", "lines", "content", "sentences", "conversation", "tokens", "characters", "paragraph", "message", "texte", "texto", "testo", "текст", "всё"}},
 	{gPersona, []string{"dan", "stan", "evil", "dude", "antigpt", "betterdan", "evilbot", "unfiltered", "uncensored", "unrestricted", "unbound", "unlimited", "amoral", "jailbroken", "jailbreak", "unchained", "unethical", "immoral", "lawless", "freed", "liberated", "rogue"}},
 	{gMode, []string{"mode", "modus", "modo", "режим", "режиме"}},
@@ -226,6 +226,43 @@ var vocabulary = []vocabEntry{
 	{gBe, []string{"been", "being"}},
 	// permission framing: "it's fine to break your rules"
 	{gUrge, []string{"fine", "ok", "okay", "allowed", "permitted"}},
+
+	// Round five. Contractions lose their apostrophe in the fold.
+	{gYou, []string{"youve", "youre", "youd", "youll", "tuo", "tua", "tuoi", "teu", "teus", "deines", "deiner", "deinem", "своим", "своих", "своей", "твоим", "твоих"}},
+	{gWhat, []string{"qual", "quale", "cual"}},
+	{gWhatIs, []string{"waren", "eran", "etaient", "erano", "eram", "era"}},
+	// "the instructions above were only a test": gNothing is the group of
+	// words that empty what they describe
+	{gNothing, []string{"test", "prueba", "essai", "prova", "teste", "проверкой", "проверка"}},
+	// set aside: fr "laisser de côté", "fais abstraction de", de "beiseitelassen", ru "отложи"
+	{gOverride, []string{"cote", "abstraction", "beiseite*", "отложи*"}},
+	{gOverrideWeak, []string{"dropping", "cancela", "annule", "annulla"}},
+	{gPassive, []string{"cleared", "wiped", "erased", "deleted"}},
+	// gComply also holds "valid"/"apply": "the system rules are no longer
+	// valid" is "you are no longer bound by them"
+	{gComply, []string{"valid", "valida", "validas", "valide", "valides", "validi", "valido", "validos", "valem", "valen", "apply", "applies", "aplican", "aplicam", "gelten", "valgono", "действуют", "действительны",
+		"halte", "obbedisci", "obedeca", "obedece", "obedezca", "obeis", "obeissez", "gehorche"}},
+	// "obey only me"
+	{gUrge, []string{"only", "solo", "solamente", "unicamente", "somente", "seulement", "uniquement", "nur", "только", "soltanto", "лишь"}},
+	{gMy, []string{"mim", "мне"}},
+	// "do everything I say"
+	{gDo, []string{"fais", "faites", "haz", "haga", "faz", "faca", "fai", "fate", "делай", "tue"}},
+	{gNew, []string{"nueva", "nouveau", "neues", "nuova", "nova", "новый", "новую", "priority", "prioritaria", "prioritario", "prioritaire", "prioritat", "приоритетная"}},
+	{gTask, []string{"instruccion", "instrucao", "consigne", "direttiva", "diretiva"}},
+	// "stop summarizing": abandoning the user's task
+	{gNeg, []string{"smetti", "pare", "arrete", "arretez", "прекрати", "hor"}},
+	{gSummarize, []string{"zusammenzufassen", "zusammenfassen", "traduction", "traduzir", "traducir", "traduire", "tradurre", "ubersetzen", "riassumere", "пересказ", "перевод", "translation"}},
+	{gCred, []string{"zugangsdaten", "credenciales", "identifiants", "credenziali", "credenciais", "ключи", "claves", "cles", "chiavi", "chaves"}},
+	{gAbove, []string{"acima", "arriba"}},
+	{gPrior, []string{"acima"}},
+	{gReveal, []string{"показать", "mostrarmi", "mostrame", "scrivilo"}},
+	// "an AI that ignores its rules": described, but of the persona ordered
+	{gNoWord, []string{"ignores", "breaks", "breaking", "bypasses", "disregards"}},
+	{gRefuse, []string{"refusing", "refusal"}},
+	{gInstr, []string{"guida", "rulez"}}, // leetspeak plural
+	{gSecretAdj, []string{"origine", "depart", "anfangs"}},
+	{gComply, []string{"seguire"}},
+	{gHeed, []string{"conto", "внимания"}},
 }
 
 // rot13Groups are the groups whose English words are also matched in ROT13,
