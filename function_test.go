@@ -309,7 +309,14 @@ func TestBuildpackFunction(t *testing.T) {
 	if status != 200 || body["provider"] != "groq" || body["response"] != "Hello world" {
 		t.Fatalf("status %d body %v\nlogs:\n%s", status, body, in.logs)
 	}
-	if !strings.Contains(in.logs.String(), `"logging.googleapis.com/trace":"projects/p1/traces/`+trace+`"`) {
+	// The log line is written once the answer is out, so it may trail the
+	// response by a moment.
+	want := `"logging.googleapis.com/trace":"projects/p1/traces/` + trace + `"`
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(in.logs.String(), want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(in.logs.String(), want) {
 		t.Errorf("request log lacks the Cloud Trace field:\n%s", in.logs)
 	}
 
