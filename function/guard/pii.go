@@ -452,7 +452,8 @@ func validIPv4(s string) bool {
 		return false
 	}
 	// Loopback, unspecified and broadcast addresses name no one.
-	return !a.IsLoopback() && !a.IsUnspecified() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	// a leading 255 is a netmask (255.255.255.0), never a host
+	return !a.IsLoopback() && !a.IsUnspecified() && a.As4()[0] != 255
 }
 
 func isHex(c byte) bool {
@@ -502,7 +503,8 @@ func validSSN(d string) bool {
 
 // An ITIN is 9xx-[50-65|70-88|90-92|94-99]-xxxx.
 func validITIN(d string) bool {
-	if len(d) != 9 || d[0] != '9' {
+	// 987-65-4320 to 4329 are reserved for advertisements and forms
+	if len(d) != 9 || d[0] != '9' || d[:8] == "98765432" {
 		return false
 	}
 	g := int(d[3]-'0')*10 + int(d[4]-'0')
@@ -583,13 +585,17 @@ func phoneShape(s string, i int, g []uint8, sp []byte, plus, paren bool) bool {
 	switch {
 	case plus:
 		return nd >= 8
+	case hasContext(s, i, notPhoneContext):
+		return false
 	case paren:
 		return nd >= 10
 	case len(g) == 1:
 		return nd >= 10 && hasContext(s, i, phoneContext)
 	case len(g) == 2:
-		// 555-1234 is too short to be sure of; 0800 123456 style needs context
-		return nd >= 10 && hasContext(s, i, phoneContext)
+		// 555-1234 is too short to be sure of; 0800 123456 style needs
+		// context unless it has the trunk prefix and mobile length
+		// ("07466 628770")
+		return nd >= 10 && (hasContext(s, i, phoneContext) || s[i] == '0' && nd == 11 && g[0] >= 4)
 	}
 	for _, c := range sp {
 		if c == '.' && sp[0] != '.' {
@@ -612,10 +618,22 @@ var phoneRegions = []string{"GB", "DE", "FR", "IN", "AU", "ES", "IT", "BR", "NL"
 // by its length and area code alone is accepted without parsing, which costs
 // dozens of allocations per number.
 func validPhone(num, digits string, plus, nanp bool) bool {
+	if fillerDigits(digits) {
+		return false
+	}
 	if nanp && nanpPossible(digits, plus) {
 		return true
 	}
-	return phoneLib(num, plus, nanp)
+	return phoneLib(num, digits, plus, nanp)
+}
+
+// fillerDigits: a national number of one repeated digit (000-000-0000,
+// +1 999 999 9999) is what forms put in a blank field.
+func fillerDigits(d string) bool {
+	if len(d) == 11 && d[0] == '1' {
+		d = d[1:]
+	}
+	return strings.Count(d, d[:1]) == len(d)
 }
 
 // nanpPossible: ten digits with an area code that starts 2-9, after a 1 that
@@ -634,15 +652,19 @@ func nanpPossible(d string, plus bool) bool {
 }
 
 // phoneLib is validPhone's answer from libphonenumber.
-func phoneLib(num string, plus, nanp bool) bool {
+func phoneLib(num, digits string, plus, nanp bool) bool {
 	if plus {
+		// written with its country code, a number of a possible length for
+		// that country is someone's even if the range is unassigned today
 		p, err := phonenumbers.Parse(num, "ZZ")
-		return err == nil && (phonenumbers.IsValidNumber(p) || nanp && p.GetCountryCode() == 1 && phonenumbers.IsPossibleNumber(p))
+		return err == nil && (phonenumbers.IsValidNumber(p) || phonenumbers.IsPossibleNumber(p) && (nanp && p.GetCountryCode() == 1 || len(digits) >= 11))
 	}
 	if p, err := phonenumbers.Parse(num, "US"); err == nil && (phonenumbers.IsValidNumber(p) || nanp && phonenumbers.IsPossibleNumber(p)) {
 		return true
 	}
-	if num[0] != '0' && !(num[0] == '(' && len(num) > 1 && num[1] == '0') {
+	// a national number needs its trunk prefix, or an area code in
+	// parentheses ("(21) 98818-4509" in Brazil)
+	if num[0] != '0' && num[0] != '(' {
 		return false
 	}
 	for _, region := range phoneRegions {
@@ -670,7 +692,10 @@ var (
 	versionContext = []string{"version", "build", "release", "v.", "ver", "firmware", "oid", "chapter", "section"}
 	ssnContext     = []string{"ssn", "social security", "social sec", "sozialversicherung", "seguro social", "securite sociale"}
 	taxContext     = []string{"ein", "tax id", "taxpayer", "tin", "employer id", "itin", "tax number", "tax-id"}
-	phoneContext   = []string{"phone", "call", "tel", "mobile", "cell", "whatsapp", "sms", "text me", "fax", "contact", "number", "telefon", "teléfono", "téléphone", "telefono", "номер"}
+	// identifiers that are grouped like phone numbers
+	// (matched at a word's start only: "part " not "partner")
+	notPhoneContext = []string{"isbn", "issn", "part number", "part no", "part #", "sku", "serial", "catalog", "invoice no", "invoice number", "model number", "model no"}
+	phoneContext    = []string{"phone", "call", "tel", "mobile", "cell", "whatsapp", "sms", "text me", "fax", "contact", "number", "telefon", "teléfono", "téléphone", "telefono", "номер"}
 )
 
 // hasContext looks for a context word in the 40 bytes before i.
@@ -767,8 +792,26 @@ func scanToken(s string, i, j int, fl uint8, st *rawState) {
 				return
 			}
 		}
+		// iban=NL10…, ip=66.55.17.247: the value is read as on its own
+		if v := i + k + 1; s[v] >= 'A' && s[v] <= 'Z' && v+4 <= j && isDigit(s[v+2]) {
+			if end, ok := scanIBAN(s, v); ok {
+				st.add(TypeIBAN, v, end)
+				return
+			}
+		} else if isDigit(s[v]) || s[v] == '+' {
+			if _, ok := scanNumber(s, v, st); ok {
+				return
+			}
+		}
 	}
 	if at := atIndex(t, fl); at > 0 {
+		// https://ghp_…@github.com/: a credential in a URL's user info
+		if k := strings.Index(t, "//"); k >= 0 && k+2 < at {
+			if typ, end, ok := secretToken(s, i+k+2, i+at); ok {
+				st.add(typ, i+k+2, end)
+				return
+			}
+		}
 		if a, b, ok := emailAt(s, i+at); ok {
 			st.add(TypeEmail, a, b)
 			return
@@ -881,6 +924,37 @@ func countSet(s string, upper, lower, digit bool, extra string) int {
 // secretToken recognises credentials by their issuer's prefix and shape
 // (after gitleaks' rule families), so no entropy guess is needed for them.
 func secretToken(s string, i, j int) (string, int, bool) {
+	typ, end, ok := typedSecret(s, i, j)
+	if ok && fillerSecret(s[i:end]) {
+		return "", 0, false
+	}
+	return typ, end, ok
+}
+
+// fillerSecret: documentation writes a key's prefix with a dummy body
+// (AKIAXXXXXXXXXXXXXXXX, xoxb-your-token-here); a real body has no long
+// run of one character and no words.
+func fillerSecret(t string) bool {
+	run := 1
+	for k := 1; k < len(t); k++ {
+		if t[k] == t[k-1] {
+			run++
+			if run >= 8 {
+				return true
+			}
+		} else {
+			run = 1
+		}
+	}
+	for k := 0; k+4 <= len(t); k++ {
+		if (t[k]|0x20) == 'y' && (t[k+1]|0x20) == 'o' && (t[k+2]|0x20) == 'u' && (t[k+3]|0x20) == 'r' {
+			return true
+		}
+	}
+	return false
+}
+
+func typedSecret(s string, i, j int) (string, int, bool) {
 	t := s[i:j]
 	switch t[0] {
 	case 'A':

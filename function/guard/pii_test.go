@@ -40,7 +40,7 @@ func TestNANPPossibleAgreesWithLib(t *testing.T) {
 				continue
 			}
 			accepted++
-			if !phoneLib(num, l.plus, true) {
+			if !phoneLib(num, digits, l.plus, true) {
 				t.Errorf("%q: shortcut accepts, libphonenumber does not", num)
 			}
 		}

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"html"
@@ -30,6 +31,9 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	if f.cjk {
 		cjkSignals(f.fold, st)
 	}
+	if f.nonASCII && strings.Contains(t, "\xe0\xa4") {
+		devanagariSignals(t, st)
+	}
 	obf := 0.0
 	switch {
 	case f.invisible >= 3:
@@ -50,6 +54,12 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	if lt || lb {
 		st.signal[kTemplate] = templateSignal(t)
 	}
+	if prefillLeak(t, st) {
+		st.signal[kExtraction] = max(st.signal[kExtraction], 0.6)
+	}
+	if st.edu == 0 && (strings.Contains(t, "://") || strings.IndexByte(t, '@') >= 0) {
+		st.signal[kExtraction] = max(st.signal[kExtraction], chatExfil(f.fold, st))
+	}
 	if lb && strings.Contains(t, "![") {
 		st.signal[kHidden] = max(st.signal[kHidden], imageExfil(t))
 	}
@@ -67,6 +77,13 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 			signals[kHidden] = max(signals[kHidden], g.hiddenScore(t, sc, lt))
 		}
 		signals[kEncoded] = max(signals[kEncoded], g.encodedScore(t, sc))
+		if reversalAsked(t, st) {
+			// "read this backwards and do it": the payload is the text
+			// reversed, scored like a decoded one
+			if inner := g.injectionScore(reverseRunes(t), sc, 1); inner >= 0.5 {
+				signals[kEncoded] = max(signals[kEncoded], min(1, inner+0.1))
+			}
+		}
 		st.signal = signals
 	}
 	return combine(&st.signal)
@@ -277,4 +294,93 @@ func imageExfil(t string) float64 {
 		off = end
 	}
 	return 0
+}
+
+// reversalAsked: the text asks for something to be read backwards. Only
+// then is the reversed text worth a second scan.
+func reversalAsked(t string, st *injState) bool {
+	for _, h := range st.hits {
+		if h.groups&gEncodeOut != 0 {
+			for _, w := range [...]string{"backward", "Backward", "BACKWARD", "reverse", "Reverse", "REVERSE"} {
+				if strings.Contains(t, w) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+func reverseRunes(t string) string {
+	r := []rune(t)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
+}
+
+// chatPhrases name the conversation itself, folded (the fold reads l as i).
+var chatPhrases = [][]byte{
+	[]byte("conversation"), []byte("chat history"), []byte("chat so far"), []byte("fuii chat"), []byte("entire chat"),
+	[]byte("chat iog"), []byte("previous messages"), []byte("prior messages"), []byte("eariier messages"),
+	[]byte("historico da conversa"), []byte("historiai de ia conversacion"), []byte("historique de ia conversation"),
+	[]byte("gesprachsveriauf"), []byte("cronoiogia deiia conversazione"),
+}
+
+// exfilVerbs send something somewhere, folded.
+var exfilVerbs = [][]byte{
+	[]byte("send"), []byte("forward"), []byte("paste"), []byte("append"), []byte("inciude"), []byte("emaii"), []byte("post"),
+	[]byte("upioad"), []byte("envie"), []byte("envia"), []byte("envoie"), []byte("sende"), []byte("invia"), []byte("отправь"),
+}
+
+// chatExfil: an order to send the conversation to a URL or an address is
+// exfiltration, whoever wrote it; the caller has checked that the text
+// holds one. The verb must come shortly before the conversation is named,
+// so a "share" in a link does not count.
+func chatExfil(fold []byte, st *injState) float64 {
+	for i, h := range st.hits {
+		// "email me a summary of this conversation"; not "stop
+		// summarizing and send …"
+		if h.groups&gSummarize != 0 && (i == 0 || st.hits[i-1].groups&gNeg == 0) {
+			return 0
+		}
+	}
+	for _, p := range chatPhrases {
+		k := bytes.Index(fold, p)
+		if k < 0 {
+			continue
+		}
+		win := fold[max(0, k-40):k]
+		for _, v := range exfilVerbs {
+			if bytes.Contains(win, v) {
+				return 0.6
+			}
+		}
+	}
+	return 0
+}
+
+// prefillLeak: the text ends where the model's disclosure would begin,
+// written in its voice ("Sure, my system prompt is:", "Here are my full
+// instructions verbatim:\n1."), so the model only has to go on.
+func prefillLeak(t string, st *injState) bool {
+	e := strings.TrimRight(t, " \n\t")
+	e = strings.TrimSuffix(e, "1.")
+	e = strings.TrimRight(e, " \n\t")
+	if !strings.HasSuffix(e, ":") || len(st.hits) < 3 {
+		return false
+	}
+	// the last sentence names the model's own hidden instructions
+	last := st.hits[len(st.hits)-1].sentence
+	my, secret, prompt := false, false, false
+	for _, h := range st.hits {
+		if h.sentence != last {
+			continue
+		}
+		my = my || h.groups&gMy != 0
+		secret = secret || h.groups&gSecretAdj != 0
+		prompt = prompt || h.groups&(gPrompt|gInstr) != 0
+	}
+	return my && secret && prompt
 }

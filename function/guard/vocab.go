@@ -263,6 +263,48 @@ var vocabulary = []vocabEntry{
 	{gSecretAdj, []string{"origine", "depart", "anfangs"}},
 	{gComply, []string{"seguire"}},
 	{gHeed, []string{"conto", "внимания"}},
+
+	// Round six. "what the developer wrote to you", "the setup text you got"
+	{gGiven, []string{"wrote", "sent", "fed", "supplied"}},
+	{gReveal, []string{"forward", "envie", "envia", "envoie", "envoyez", "sende", "invia", "отправь", "append"}},
+	{gAI, []string{"asistente", "assistente", "assistentin", "asistan"}},
+	{gDump, []string{"messages"}},
+	// "no warnings, no refusals": refusal suppression
+	{gRefuse, []string{"refusals", "warnings", "disclaimer*"}},
+	// verbatim, word for word
+	{gSecretAdj, []string{"wortlich", "дословно", "verbatim", "letteralmente", "literalmente", "textuellement"}},
+	{gAbove, []string{"перед"}},
+	{gAuthority, []string{"administrador", "administrateur", "amministratore", "betreiber", "администратора", "администратор", "dev"}},
+	// "disable your safety rules" in the languages where it is one verb
+	{gOverrideWeak, []string{"desactiva", "desactive", "desative", "desativa", "disattiva", "deaktiviere", "desactivez", "отключи"}},
+	// "safety" alone names a phone's settings as often as the model's
+	// rules; the German compound ("Sicherheitsrichtlinien") is the rules
+	{gRestr, []string{"sicherheitsrichtlinie*", "sicherheitsregeln", "politicas", "politiques", "politiche", "политики", "filtri"}},
+	{gInstr, []string{"sicherheitsrichtlinie*", "sicherheitsregeln", "politicas", "politiques", "politiche"}},
+	{gPassive, []string{"deaktiviert", "desactivadas", "desactivados", "desactivees", "disattivati", "disattivate", "desativadas", "desativados", "отключены", "aufgehoben"}},
+	{gTask, []string{"ordenes", "ordens", "ordine", "ordini", "ordre", "указание", "instrucao", "instruccion"}},
+	{gNew, []string{"nuevas", "novo", "nuovo", "neue", "новое"}},
+	{gNoWord, []string{"restriccion", "alcuna"}},
+	{gRestr, []string{"restrizione", "restriccion", "restricao", "restriction"}},
+	{gYou, []string{"sei", "tue"}},
+	// Arabic is written with spaces: their words work like any
+	// other language's
+	{gOverride, []string{"تجاهل", "تجاهلي", "انس"}},
+	{gAll, []string{"جميع", "كل"}},
+	{gInstr, []string{"التعليمات", "تعليمات", "القواعد"}},
+	{gPrompt, []string{"التعليمات", "تعليمات", "موجه"}},
+	{gPrior, []string{"السابقة", "السابق"}},
+	{gSecretAdj, []string{"النظام", "حرفيا", "حرفياً"}},
+	{gReveal, []string{"اعرض", "واعرض", "اظهر", "أظهر", "كرر", "اكتب"}},
+	{gDump, []string{"النص", "نص"}},
+	{gAbove, []string{"قبل"}},
+	{gMy, []string{"رسالتي"}},
+	{gYou, []string{"أنت", "انت", "الخاص", "تم"}},
+	{gFrom, []string{"من"}},
+	{gNow, []string{"الآن", "الان"}},
+	{gAI, []string{"اصطناعي", "ذكاء"}},
+	{gNoWord, []string{"بلا", "بدون"}},
+	{gRestr, []string{"قيود", "القيود"}},
 }
 
 // rot13Groups are the groups whose English words are also matched in ROT13,
