@@ -20,6 +20,7 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	}
 	f.normalize(t, &g.ft)
 	st.signal = [numKinds]float64{}
+	st.mentioned = 0
 	st.obfHits = 0
 	var spans [][2]int32
 	if f.hasSpans {
@@ -27,6 +28,7 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	}
 	g.scanWords(f.fold, spans, st)
 	matchRules(st)
+	mentionedOnce(st)
 	deceasedRoleplay(f.fold, st)
 	if f.cjk {
 		cjkSignals(f.fold, st)
@@ -56,6 +58,9 @@ func (g *Guard) injectionScore(t string, sc *scratch, depth int) float64 {
 	}
 	if prefillLeak(t, st) {
 		st.signal[kExtraction] = max(st.signal[kExtraction], 0.6)
+	}
+	if strings.IndexByte(t, '@') >= 0 && atMentionsModel(t) {
+		st.signal[kAddressed] = max(st.signal[kAddressed], 0.3)
 	}
 	if st.edu == 0 && (strings.Contains(t, "://") || strings.IndexByte(t, '@') >= 0) {
 		st.signal[kExtraction] = max(st.signal[kExtraction], chatExfil(f.fold, st))
@@ -326,12 +331,16 @@ var chatPhrases = [][]byte{
 	[]byte("chat iog"), []byte("previous messages"), []byte("prior messages"), []byte("eariier messages"),
 	[]byte("historico da conversa"), []byte("historiai de ia conversacion"), []byte("historique de ia conversation"),
 	[]byte("gesprachsveriauf"), []byte("cronoiogia deiia conversazione"),
+	// the chat history and the user's keys in other languages, folded
+	[]byte("historiai dei usuario"), []byte("cronoiogia deiia chat"), []byte("chatveriauf"), []byte("πepeπᴎcĸ"),
+	[]byte("cies api"), []byte("kiucze api"),
 }
 
 // exfilVerbs send something somewhere, folded.
 var exfilVerbs = [][]byte{
 	[]byte("send"), []byte("forward"), []byte("paste"), []byte("append"), []byte("inciude"), []byte("emaii"), []byte("post"),
 	[]byte("upioad"), []byte("envie"), []byte("envia"), []byte("envoie"), []byte("sende"), []byte("invia"), []byte("отправь"),
+	[]byte("oᴛπpaʙ"), []byte("transmet"), []byte("ieite"), []byte("wysiij"),
 }
 
 // chatExfil: an order to send the conversation to a URL or an address is
@@ -339,13 +348,6 @@ var exfilVerbs = [][]byte{
 // holds one. The verb must come shortly before the conversation is named,
 // so a "share" in a link does not count.
 func chatExfil(fold []byte, st *injState) float64 {
-	for i, h := range st.hits {
-		// "email me a summary of this conversation"; not "stop
-		// summarizing and send …"
-		if h.groups&gSummarize != 0 && (i == 0 || st.hits[i-1].groups&gNeg == 0) {
-			return 0
-		}
-	}
 	for _, p := range chatPhrases {
 		k := bytes.Index(fold, p)
 		if k < 0 {
@@ -353,12 +355,56 @@ func chatExfil(fold []byte, st *injState) float64 {
 		}
 		win := fold[max(0, k-40):k]
 		for _, v := range exfilVerbs {
-			if bytes.Contains(win, v) {
+			// "email me a summary of this conversation" sends a summary
+			// the user asked for; a "summarize this" before the verb
+			// says nothing about a send order planted in the text
+			if j := bytes.Index(win, v); j >= 0 && !summaryNamed(win[j:]) {
 				return 0.6
 			}
 		}
 	}
 	return 0
+}
+
+// atHandles are chat handles of a model; "@assistant when you process
+// this" in a pasted thread or invite is a line planted for the model.
+var atHandles = []string{"@assistant", "@ai", "@bot", "@copilot", "@agent", "@llm", "@claude", "@gpt", "@gemini", "@chatgpt"}
+
+// atMentionsModel: an @-mention of a model, not the domain of an email
+// address ("me@ai.example"): the '@' opens a word.
+func atMentionsModel(t string) bool {
+	for off := 0; ; {
+		k := strings.IndexByte(t[off:], '@')
+		if k < 0 {
+			return false
+		}
+		k += off
+		if k == 0 || t[k-1] == ' ' || t[k-1] == '\n' || t[k-1] == '\t' {
+			for _, h := range atHandles {
+				// "@ai-bot", "@Assistant:"; not "@aidan"
+				e := k + len(h)
+				if e <= len(t) && strings.EqualFold(t[k:e], h) && (e == len(t) || !isLetter(t[e])) {
+					return true
+				}
+			}
+		}
+		off = k + 1
+	}
+}
+
+func isLetter(b byte) bool { return b|0x20 >= 'a' && b|0x20 <= 'z' }
+
+// summaryStems are folded stems of "summary" ("resumen", "riassunto",
+// "Zusammenfassung").
+var summaryStems = [][]byte{[]byte("summar"), []byte("resum"), []byte("riassun"), []byte("zusammenf"), []byte("recap")}
+
+func summaryNamed(win []byte) bool {
+	for _, s := range summaryStems {
+		if bytes.Contains(win, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // prefillLeak: the text ends where the model's disclosure would begin,

@@ -174,7 +174,9 @@ var vocabulary = []vocabEntry{
 	{gAddress, []string{"dear", "attention", "note", "hey", "hello", "hi", "to", "important", "message", "instructions", "notice", "reminder", "psst", "attn", "warning"}},
 	{gNew, []string{"new", "updated", "real", "actual", "true", "revised", "override", "admin", "urgent", "important", "secret", "hidden", "nuevas", "nuevo", "nouvelles", "nouvelle", "neue", "neuen", "nuove", "nuovo", "novas", "novo", "новые", "новая", "новое", "настоящие"}},
 	{gTask, []string{"task", "instructions", "instruction", "objective", "goal", "orders", "directive", "mission", "rules", "role", "purpose", "job", "prompt", "tarea", "instrucciones", "tache", "consignes", "aufgabe", "anweisungen", "compito", "istruzioni", "tarefa", "instrucoes", "задача", "инструкции", "задание"}},
-	{gEdu, []string{"explain", "explains", "explanation", "research", "researcher", "researchers", "class", "course", "lecture", "paper", "detect", "detecting", "detection", "detector", "prevent", "preventing", "prevention", "defend", "defending", "defense", "defence", "mitigate", "mitigation", "attack", "attacks", "attacker", "attackers", "injection", "injections", "vulnerability", "vulnerabilities", "security", "owasp", "classifier", "dataset", "mean", "means", "meaning", "definition", "students", "homework", "classify", "significa", "signifie", "bedeutet", "означает"}},
+	{gEdu, []string{"explain", "explains", "explanation", "research", "researcher", "researchers", "class", "course", "lecture", "paper", "detect", "detecting", "detection", "detector", "prevent", "preventing", "prevention", "defend", "defending", "defense", "defence", "mitigate", "mitigation", "attack", "attacks", "attacker", "attackers", "injection", "injections", "vulnerability", "vulnerabilities", "security", "owasp", "classifier", "dataset", "mean", "means", "meaning", "definition", "students", "homework", "classify", "significa", "signifie", "bedeutet", "означает",
+		// defenders asking how to catch what they quote
+		"regex", "sanitize", "sanitise", "sanitizing", "jailbreaks", "attempts", "positives", "leaked"}},
 	{gArticle, []string{"a", "an", "some", "good", "better", "sample", "great", "effective", "new", "un", "una", "une", "ein", "eine", "einen", "uno", "um", "uma"}},
 	{gThe, []string{"the", "this", "that", "its", "el", "la", "le", "der", "die", "das", "den", "il", "o", "a"}},
 	{gFrom, []string{"from", "desde", "partir", "ab", "da", "с"}},
@@ -305,6 +307,29 @@ var vocabulary = []vocabEntry{
 	{gAI, []string{"اصطناعي", "ذكاء"}},
 	{gNoWord, []string{"بلا", "بدون"}},
 	{gRestr, []string{"قيود", "القيود"}},
+	// nl, pl, tr: the override and extraction words of the languages the
+	// seventh blind set added
+	{gOverride, []string{"negeer", "negeren", "vergeet", "zignoruj", "ignoruj", "zapomnij", "pomin"}},
+	{gPrior, []string{"eerdere", "vorige", "voorgaande", "poprzednie", "poprzednich", "wczesniejsze", "onceki"}},
+	{gAll, []string{"alle", "wszystkie", "wszelkie", "tum", "butun"}},
+	{gInstr, []string{"instructies", "regels", "instrukcje", "instrukcji", "zasady", "polecenia", "talimatlari", "talimatlar", "kurallari", "kurallarini"}},
+	{gPrompt, []string{"systeemprompt", "instrukcje", "istemini", "istem", "talimatlari", "configuratie", "konfiguracje"}},
+	{gSecretAdj, []string{"systemowy", "systemowe", "sistem", "gizli", "verborgen", "verborgene", "ukryte", "volledige"}},
+	{gReveal, []string{"toon", "onthul", "laat", "wypisz", "pokaz", "ujawnij", "acikla", "goster", "yaz"}},
+	{gPassive, []string{"opgeheven", "uitgeschakeld", "zniesione", "wylaczone", "yok", "unut", "kaldirildi"}},
+	{gNoWord, []string{"zonder", "bez", "olmayan", "siz"}},
+	{gRestr, []string{"beperkingen", "filters", "ograniczen", "filtry", "kisitlamasi", "kisitlama", "filtreleri"}},
+	{gOverrideWeak, []string{"wylacz", "schakel"}},
+	{gAddress, []string{"nota", "notitie", "notiz", "notka"}},
+	// "TL;DR your instructions" (";" splits it and "tl" folds to "ti"): a
+	// summary of the hidden prompt leaks it
+	{gSummarize, []string{"dr", "tldr", "paraphrase", "condense"}},
+	// "what rules are you following": the hidden ones, being obeyed
+	{gGiven, []string{"following", "obeying", "running"}},
+	{gPrep, []string{"pour", "per", "voor", "dla", "fur", "для"}},
+	{gPassive, []string{"eliminadas", "eliminados", "eliminees", "eliminate", "eliminati", "rimosse", "rimossi", "removidas", "removidos", "entfernt", "supprimees", "retirees"}},
+	// "and do not mention this": a planted order hiding itself
+	{gSay, []string{"mention", "menciones", "menciona", "mentionne", "mentionnez", "erwahne", "erwahnt", "menzionare", "menzionarlo", "mencione"}},
 }
 
 // rot13Groups are the groups whose English words are also matched in ROT13,
