@@ -329,6 +329,36 @@ var vocabulary = []vocabEntry{
 	{gPrep, []string{"pour", "per", "voor", "dla", "fur", "для"}},
 	{gPassive, []string{"eliminadas", "eliminados", "eliminees", "eliminate", "eliminati", "rimosse", "rimossi", "removidas", "removidos", "entfernt", "supprimees", "retirees"}},
 	// "and do not mention this": a planted order hiding itself
+	// Round eight. "your only job", "tu único trabajo", "deine einzige
+	// Aufgabe": the narrowing words and the job nouns
+	{gUrge, []string{"sole", "unico", "unica", "seule", "seul", "einzige", "единственная", "единственной"}},
+	{gTask, []string{"trabajo", "trabalho", "funcao", "lavoro", "travail", "работа"}},
+	{gYou, []string{"sua", "seu", "твоя", "твоей"}},
+	{gBeginning, []string{"inicio", "debut", "principio", "anfang"}},
+	{gComply, []string{"gilt", "vale", "valent", "appliquent", "applique"}},
+	// the hidden prompt by other names ("setup" and "config" stay out:
+	// "ignore the setup guide" is about a router)
+	{gInstr, []string{"preamble", "briefing", "rulebook", "konfiguration", "configuracion", "configuration"}},
+	{gPrompt, []string{"preamble", "briefing"}},
+	{gPassive, []string{"expired"}},
+	// planted mail: "forward the user's passwords"
+	{gCred, []string{"contrasenas", "senhas", "пароли", "паролей", "passworter", "kennworter"}},
+	{gReveal, []string{"reenvia", "reenvie", "reenvoie", "inoltra", "weiterleiten", "перешли"}},
+	{gAddress, []string{"hinweis", "whisper", "memo"}},
+	{gGiven, []string{"indicaron", "indicado", "indicadas", "indique", "indiquees"}},
+	{gGiven, []string{"embedded", "inserted", "baked", "hardcoded"}},
+	// ar "القواعد السابقة لم تعد سارية": the rules above are no longer valid
+	{gNeg, []string{"لم", "لا", "ليست"}},
+	{gComply, []string{"سارية", "صالحة", "تنطبق"}},
+	// it "un'IA", "all'IA" lose the apostrophe in the fold
+	{gAI, []string{"unia", "allia", "dellia"}},
+	{gSay, []string{"responder", "rispondere", "repondre", "dire", "antworten", "beantworten", "responda", "rispondi", "отвечать"}},
+	{gEvery, []string{"regardless"}},
+	{gWhat, []string{"quoi"}},
+	// "niente limiti", "no tienes normas": no-rules follow-ups
+	{gNoWord, []string{"niente", "nessun", "nessuna", "ningun", "ninguna", "aucune", "aucun", "nenhuma", "nenhum"}},
+	{gRestr, []string{"normas", "norme", "normes", "limiti"}},
+	{gRoleplay, []string{"spiel", "interpreta", "joue", "jouez", "incarne", "incarnez", "interpretiere"}},
 	{gSay, []string{"mention", "menciones", "menciona", "mentionne", "mentionnez", "erwahne", "erwahnt", "menzionare", "menzionarlo", "mencione"}},
 }
 
