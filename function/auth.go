@@ -21,18 +21,19 @@ func newKeyring(keys []string) keyring {
 	return k
 }
 
-// match reports whether key is one of the service keys. Every key is compared
-// so the time taken does not say which one matched.
-func (k keyring) match(key string) bool {
+// match reports whether key is one of the service keys, and returns the
+// key's digest for keyID. Every key is compared so the time taken does not
+// say which one matched.
+func (k keyring) match(key string) (digest [32]byte, ok bool) {
 	if key == "" {
-		return false
+		return digest, false
 	}
-	d := sha256.Sum256([]byte(key))
-	ok := 0
+	digest = sha256.Sum256([]byte(key))
+	hit := 0
 	for i := range k.digests {
-		ok |= subtle.ConstantTimeCompare(d[:], k.digests[i][:])
+		hit |= subtle.ConstantTimeCompare(digest[:], k.digests[i][:])
 	}
-	return ok == 1
+	return digest, hit == 1
 }
 
 // presentedKey returns the key from X-API-Key, or from an Authorization
@@ -50,8 +51,7 @@ func presentedKey(r *http.Request) string {
 
 // keyID is a short, non-reversible label for a key: the rate-limit bucket
 // name, safe to keep in memory and to log.
-func keyID(key string) string {
-	d := sha256.Sum256([]byte(key))
+func keyID(d [32]byte) string {
 	const hex = "0123456789abcdef"
 	out := make([]byte, 12)
 	for i := range 6 {

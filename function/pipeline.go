@@ -53,13 +53,14 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, unauthori
 		return "", false
 	}
 	key := presentedKey(r)
-	if !g.keys.match(key) {
+	digest, ok := g.keys.match(key)
+	if !ok {
 		s.authFailed = true
 		g.authFail.Take(s.clientIP, 1)
 		unauthorized(w, r)
 		return "", false
 	}
-	s.keyID = keyID(key)
+	s.keyID = keyID(digest)
 	return key, true
 }
 
@@ -166,7 +167,6 @@ func (g *Gateway) completeWith(ctx context.Context, cascade *providers.Cascade, 
 		res, err := cascade.Complete(ctx, req)
 		return outcome{result: res, err: err}
 	}
-	msgs := safetyMessages(req)
 	cctx, ccancel := context.WithCancel(ctx)
 	defer ccancel()
 	type cascadeDone struct {
@@ -174,20 +174,11 @@ func (g *Gateway) completeWith(ctx context.Context, cascade *providers.Cascade, 
 		err error
 	}
 	cascadeCh := make(chan cascadeDone, 1)
-	safetyCh := make(chan safety.Verdict, 1)
 	go func() {
 		res, err := cascade.Complete(cctx, req)
 		cascadeCh <- cascadeDone{res, err}
 	}()
-	go func() {
-		sctx, scancel := context.WithTimeout(ctx, g.cfg.ProviderTimeout)
-		defer scancel()
-		v, err := g.safety.Check(sctx, msgs)
-		if err != nil {
-			v = safety.Verdict{Err: "safety check failed"}
-		}
-		safetyCh <- v
-	}()
+	safetyCh := g.startSafety(ctx, req)
 	out := outcome{safetyRan: true}
 	var done cascadeDone
 	select {
@@ -202,6 +193,23 @@ func (g *Gateway) completeWith(ctx context.Context, cascade *providers.Cascade, 
 	}
 	out.result, out.err = done.res, done.err
 	return out
+}
+
+// startSafety runs the AI safety check on req's messages in the background,
+// bounded by PROVIDER_TIMEOUT; its verdict arrives on the channel. A failed
+// check becomes a verdict carrying Err, which the chain's fail mode decides.
+func (g *Gateway) startSafety(ctx context.Context, req providers.Request) <-chan safety.Verdict {
+	ch := make(chan safety.Verdict, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, g.cfg.ProviderTimeout)
+		defer cancel()
+		v, err := g.safety.Check(sctx, safetyMessages(req))
+		if err != nil {
+			v = safety.Verdict{Err: "safety check failed"}
+		}
+		ch <- v
+	}()
+	return ch
 }
 
 func (g *Gateway) noteOutcome(r *http.Request, o outcome) {

@@ -100,18 +100,9 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, cascade *pr
 
 	// AI safety runs beside the stream; a flagged verdict before the first
 	// byte is a 400, after it the stream is cut with an error event.
-	var safetyCh chan safety.Verdict
+	var safetyCh <-chan safety.Verdict
 	if g.safety.Enabled() {
-		safetyCh = make(chan safety.Verdict, 1)
-		go func() {
-			sctx, scancel := context.WithTimeout(ctx, g.cfg.ProviderTimeout)
-			defer scancel()
-			vv, err := g.safety.Check(sctx, safetyMessages(preq))
-			if err != nil {
-				vv = safety.Verdict{Err: "safety check failed"}
-			}
-			safetyCh <- vv
-		}()
+		safetyCh = g.startSafety(ctx, preq)
 	}
 	o := outcome{safetyRan: safetyCh != nil}
 	live, err := cascade.Stream(ctx, preq, g.cfg.StreamIdleTimeout)
