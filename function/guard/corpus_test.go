@@ -423,3 +423,19 @@ func TestHoldout8Injection(t *testing.T) {
 
 // holdout8TPRFloor is the recall reached on holdout8 after the eighth round.
 const holdout8TPRFloor = 0.63
+
+// The eval_* sets were written after the learned model existed (learned.go),
+// each by a writer who saw neither the detector nor the other sets, and
+// they are never trained on. eval_9 (PINT-style) and eval_10 (a bank's red
+// team) were looked at while the model's features and operating point were
+// chosen; eval_11 (written from issue #4's own list of techniques) and
+// eval_12 (a day of gateway traffic) only had their rates read. Their
+// first-pass rates are in the README's security section.
+func TestEvalInjection(t *testing.T) {
+	g := newGuard(t, nil)
+	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl"} {
+		t.Run(name, func(t *testing.T) {
+			injectionRates(t, g, readJSONL[injectionCase](t, name))
+		})
+	}
+}

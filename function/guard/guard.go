@@ -99,6 +99,9 @@ type Guard struct {
 	trie *wordTrie
 	typo typoIndex
 	pool sync.Pool // *scratch: scans reuse their buffers
+	// model is the learned second opinion on injection (learned.go); nil
+	// scores with the rules alone
+	model *linearModel
 }
 
 // scratch is the per-scan working memory.
@@ -107,6 +110,7 @@ type scratch struct {
 	inj, innerInj   injState
 	raw             rawState
 	dec             []byte
+	feat            []uint32 // the learned model's feature hashes
 }
 
 // New validates cfg and compiles the detectors once, at cold start.
@@ -132,6 +136,9 @@ func New(cfg Config) (*Guard, error) {
 	}
 	g.trie = t
 	g.typo = buildTypoIndex(vft)
+	if g.model, err = parseModel(modelFile); err != nil {
+		return nil, err
+	}
 	g.pool.New = func() any { return new(scratch) }
 	return g, nil
 }
@@ -180,7 +187,7 @@ func (g *Guard) Scan(texts ...string) Verdict {
 		}
 		scanRaw(t, &sc.raw)
 		if g.cfg.Injection {
-			v.Score = max(v.Score, g.injectionScore(t, sc, 0))
+			v.Score = max(v.Score, g.scoreInjection(t, sc))
 		}
 		if g.cfg.SQL && !sql && len(sc.raw.sqlCand) > 0 {
 			sql = sqlInjected(t, &sc.raw)

@@ -23,6 +23,17 @@ func newGuard(t testing.TB, mod func(*Config)) *Guard {
 	return g
 }
 
+// rulesOnly is a guard without the learned model: the round tests pin
+// what each rule does with wordings chosen for it, and the model, a
+// statistical reading of the whole corpus, is judged on the corpora's
+// rates instead (learned_test.go, corpus_test.go).
+func rulesOnly(t testing.TB) *Guard {
+	t.Helper()
+	g := newGuard(t, nil)
+	g.model = nil
+	return g
+}
+
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name string

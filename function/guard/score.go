@@ -10,6 +10,18 @@ import (
 	"unicode/utf8"
 )
 
+// scoreInjection is the injection score of t: the rules' score, weighed
+// with the learned model's reading of the same folded text.
+func (g *Guard) scoreInjection(t string, sc *scratch) float64 {
+	r := g.injectionScore(t, sc, 0)
+	if g.model == nil {
+		return r
+	}
+	sc.feat = appendFeatures(sc.feat[:0], sc.fold.fold, sc.inj.hits)
+	whole, window := g.model.logits(sc.feat)
+	return g.model.combined(r, &sc.inj.signal, whole, window, len(sc.feat))
+}
+
 // injectionScore folds t, matches the rules and combines the signals. At
 // depth 0 it also decodes what may hide a payload (base64, hex, tag
 // characters, HTML/percent escapes, comments) and scores that once more.
