@@ -158,7 +158,6 @@ func fit(data []sample, bits uint8, seed uint64) *weights {
 	return w
 }
 
-
 // stack fits the second stage on out-of-fold model logits (a model's
 // logits on its own training text would be overconfident): logistic
 // regression by Newton's method, with a little ridge so that a signal
