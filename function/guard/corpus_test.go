@@ -407,22 +407,17 @@ func TestHoldout7Injection(t *testing.T) {
 // Wider nouns ("setup", "config") and "your only job is …" with no
 // planted answer were tried and dropped for false alarms on plain requests.
 //
-// The set is therefore below the 0.90 recall bar, so it is held to the bar
-// on false alarms and to the reached recall as a floor, not to the bar:
-// the floor catches a regression, the log lists what is still missed.
+// Since the learned model (learned.go), holdout8 and the sets before it
+// are part of its training text, so they clear the bars as a check that
+// the model fits what it was taught; the blind estimate comes from the
+// eval_* sets below.
 func TestHoldout8Injection(t *testing.T) {
 	g, err := New(DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp, fp := injectionRatesReport(t, g, readJSONL[injectionCase](t, "holdout8_injection.jsonl"))
-	if tp.value() < holdout8TPRFloor || fp.value() > maxInjectionFPR {
-		t.Errorf("injection TPR %.3f (floor %.2f, bar %.2f), FPR %.3f (want ≤ %.2f)", tp.value(), holdout8TPRFloor, minInjectionTPR, fp.value(), maxInjectionFPR)
-	}
+	injectionRates(t, g, readJSONL[injectionCase](t, "holdout8_injection.jsonl"))
 }
-
-// holdout8TPRFloor is the recall reached on holdout8 after the eighth round.
-const holdout8TPRFloor = 0.63
 
 // The eval_* sets were written after the learned model existed (learned.go),
 // each by a writer who saw neither the detector nor the other sets, and
@@ -433,7 +428,7 @@ const holdout8TPRFloor = 0.63
 // first-pass rates are in the README's security section.
 func TestEvalInjection(t *testing.T) {
 	g := newGuard(t, nil)
-	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl"} {
+	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl", "eval_12.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			injectionRates(t, g, readJSONL[injectionCase](t, name))
 		})

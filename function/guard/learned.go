@@ -44,8 +44,8 @@ type linearModel struct {
 	// and the signals are the rules' per kind: how far each kind of rule
 	// is trusted on text it was not tuned on (decoded payloads a lot: the
 	// model cannot read base64)
-	a, b, c, d, e float32
-	k             [numKinds]float32
+	a, b, c, d, e, s float32
+	k                [numKinds]float32
 }
 
 // parseModel reads the embedded format: gzip of magic, bits, scale, bias,
@@ -72,9 +72,9 @@ func parseModel(data []byte) (*linearModel, error) {
 		return math.Float32frombits(binary.LittleEndian.Uint32(raw[o:]))
 	}
 	m.scale, m.bias = f(0), f(1)
-	m.a, m.b, m.c, m.d, m.e = f(2), f(3), f(4), f(5), f(6)
+	m.a, m.b, m.c, m.d, m.e, m.s = f(2), f(3), f(4), f(5), f(6), f(7)
 	for i := range m.k {
-		m.k[i] = f(7 + i)
+		m.k[i] = f(8 + i)
 	}
 	n := 1 << m.bits
 	if len(raw) != head+n {
@@ -88,9 +88,9 @@ func parseModel(data []byte) (*linearModel, error) {
 	return m, nil
 }
 
-// nStack is the number of second-stage parameters: a, b, c, d, e and one
-// per signal kind.
-const nStack = 5 + numKinds
+// nStack is the number of second-stage parameters: a, b, c, d, e, s and
+// one per signal kind.
+const nStack = 6 + numKinds
 
 // encodeModel is parseModel's inverse (used by the trainer); stack holds
 // a, b, c, d, e and the kinds' weights.
@@ -132,28 +132,29 @@ func (m *linearModel) logits(feat []uint32) (whole, window float64) {
 			best = win
 		}
 	}
-	whole = float64(m.bias) + float64(m.scale)*float64(sum)/math.Sqrt(float64(n))
+	whole = float64(m.bias) + float64(m.scale)*float64(sum)/math.Sqrt(float64(n+priorFeatures))
 	if n <= windowFeatures {
 		return whole, whole
 	}
-	return whole, float64(m.bias) + float64(m.scale)*float64(best)/math.Sqrt(windowFeatures)
+	return whole, float64(m.bias) + float64(m.scale)*float64(best)/math.Sqrt(float64(windowFeatures+priorFeatures))
 }
 
 // combined is the final probability from the rule score and the model's
 // reading of n features.
 func (m *linearModel) combined(rule float64, sig *[numKinds]float64, whole, window float64, n int) float64 {
-	z := float64(m.a)*ruleLogit(rule) + float64(m.b)*whole + float64(m.d)*window + float64(m.e)*lengthTerm(n) + float64(m.c)
+	long, short := lengthTerms(n)
+	z := float64(m.a)*ruleLogit(rule) + float64(m.b)*whole + float64(m.d)*window + float64(m.e)*long + float64(m.s)*short + float64(m.c)
 	for i, x := range sig {
 		z += float64(m.k[i]) * x
 	}
 	return 1 / (1 + math.Exp(-z))
 }
 
-func lengthTerm(n int) float64 {
-	if n <= windowFeatures {
-		return 0
-	}
-	return math.Log(float64(n) / windowFeatures)
+// lengthTerms are how much longer than a window the text is, and how much
+// shorter, on a log scale; the second stage weighs each.
+func lengthTerms(n int) (long, short float64) {
+	l := math.Log(float64(n+priorFeatures) / (windowFeatures + priorFeatures))
+	return max(l, 0), max(-l, 0)
 }
 
 // ruleLogit maps a rule score to log-odds, clamped so a zero or a certain
@@ -163,19 +164,24 @@ func ruleLogit(r float64) float64 {
 	return math.Log(r / (1 - r))
 }
 
-// featHash hashes a word eight bytes at a time: words are hashed once per
-// scan, so this is most of the model's cost on long prompts.
-func featHash(w []byte) uint32 {
-	h := uint64(len(w)) * 0x9e3779b97f4a7c15
-	for len(w) >= 8 {
-		h = (h ^ binary.LittleEndian.Uint64(w)) * 0xff51afd7ed558ccd
+// featHashAt hashes fold[i:j] eight bytes at a time: every word is hashed
+// once per scan, so this is much of the model's cost on long prompts. The
+// last, partial chunk is read as a whole word from fold when fold goes on
+// that far, and masked.
+func featHashAt(fold []byte, i, j int) uint32 {
+	h := uint64(j-i) * 0x9e3779b97f4a7c15
+	for ; j-i >= 8; i += 8 {
+		h = (h ^ binary.LittleEndian.Uint64(fold[i:])) * 0xff51afd7ed558ccd
 		h ^= h >> 32
-		w = w[8:]
 	}
-	if len(w) > 0 {
+	if n := j - i; n > 0 {
 		var t uint64
-		for i, c := range w {
-			t |= uint64(c) << (8 * i)
+		if i+8 <= len(fold) {
+			t = binary.LittleEndian.Uint64(fold[i:]) & (1<<(8*n) - 1)
+		} else {
+			for k, c := range fold[i:j] {
+				t |= uint64(c) << (8 * k)
+			}
 		}
 		h = (h ^ t) * 0xff51afd7ed558ccd
 		h ^= h >> 32
@@ -211,19 +217,8 @@ func mix(a, b uint32) uint32 {
 // about synonyms in eight languages to wordings no rule spells out.
 func appendFeatures(dst []uint32, fold []byte, hits []hit) []uint32 {
 	// role features go in at their word's place, so a window of the
-	// feature list (see logit) is a window of the text
+	// feature list (see logits) is a window of the text
 	hi := 0
-	roles := func(upTo int32) {
-		for ; hi < len(hits) && hits[hi].pos <= upTo; hi++ {
-			g := hits[hi].groups
-			r := mix(uint32(g)^seedRole, uint32(g>>32))
-			dst = append(dst, r)
-			if hi+1 < len(hits) && hits[hi+1].pos-hits[hi].pos <= 3 && hits[hi+1].sentence == hits[hi].sentence {
-				g2 := hits[hi+1].groups
-				dst = append(dst, mix(r, mix(uint32(g2)^seedRole, uint32(g2>>32))))
-			}
-		}
-	}
 	var word int32
 	var prev, prev2 uint32
 	havePrev, havePrev2, quoted := false, false, false
@@ -250,8 +245,10 @@ func appendFeatures(dst []uint32, fold []byte, hits []hit) []uint32 {
 				cjk = true
 			}
 		}
-		h := featHash(fold[i:j])
-		roles(word)
+		h := featHashAt(fold, i, j)
+		if hi < len(hits) && hits[hi].pos <= word {
+			dst, hi = appendRoles(dst, hits, hi, word)
+		}
 		word++
 		dst = append(dst, h)
 		if quoted {
@@ -277,15 +274,35 @@ func appendFeatures(dst []uint32, fold []byte, hits []hit) []uint32 {
 				k += size
 			}
 		} else if j-i > 6 {
-			dst = append(dst, featHash(fold[i:i+5])^seedStem)
+			dst = append(dst, featHashAt(fold, i, i+5)^seedStem)
 		}
 		prev2, havePrev2 = prev, havePrev
 		prev, havePrev = h, true
 		i = j
 	}
-	roles(math.MaxInt32)
+	dst, _ = appendRoles(dst, hits, hi, math.MaxInt32)
 	return dst
 }
+
+// appendRoles appends the role features of hits[hi:] up to word upTo and
+// returns the next hit's index.
+func appendRoles(dst []uint32, hits []hit, hi int, upTo int32) ([]uint32, int) {
+	for ; hi < len(hits) && hits[hi].pos <= upTo; hi++ {
+		g := hits[hi].groups
+		r := mix(uint32(g)^seedRole, uint32(g>>32))
+		dst = append(dst, r)
+		if hi+1 < len(hits) && hits[hi+1].pos-hits[hi].pos <= 3 && hits[hi+1].sentence == hits[hi].sentence {
+			g2 := hits[hi+1].groups
+			dst = append(dst, mix(r, mix(uint32(g2)^seedRole, uint32(g2>>32))))
+		}
+	}
+	return dst, hi
+}
+
+// priorFeatures damps short texts: a feature's value is 1/sqrt(n+prior),
+// so a text of one or two words, whose few buckets are shared by chance
+// with thousands of other features (hashing), cannot swing the score.
+const priorFeatures = 16
 
 // windowFeatures is the window logits reads: about 25 words.
 const windowFeatures = 96

@@ -148,3 +148,26 @@ func TestModelFindsPlantedSentenceInLongDocument(t *testing.T) {
 		t.Errorf("planted instruction missed (score %.2f)", v.Score)
 	}
 }
+
+// Short everyday prompts: a text of one or two words has few features, and
+// their buckets are shared by chance with others, so a bad weighting of
+// short texts shows here first ("Say hello" and "c" were flagged before
+// short texts were damped, see priorFeatures).
+func TestShortPromptsPass(t *testing.T) {
+	g := newGuard(t, nil)
+	short := []string{"hi", "hello", "Say hello", "again", "name a colour", "Name a colour.", "test", "ok",
+		"thanks!", "yes", "no", "help", "continue", "go on", "why?", "more", "shorter please",
+		"translate to French", "what?", "Say hi to my mom for me", "say something nice", "repeat that",
+		"stop", "start over", "🙂", "¿qué?", "你好", "спасибо"}
+	for c := 'a'; c <= 'z'; c++ {
+		short = append(short, string(c))
+	}
+	for c := '0'; c <= '9'; c++ {
+		short = append(short, string(c))
+	}
+	for _, s := range short {
+		if v := g.Scan(s); v.InjectionDetected {
+			t.Errorf("%q flagged (score %.2f)", s, v.Score)
+		}
+	}
+}
