@@ -27,7 +27,10 @@
 // question about security) and raised when it was hidden (split, joined,
 // ROT13, look-alikes). Base64, hex, percent and HTML escapes, Unicode tag
 // characters and HTML/markdown comments are decoded and scored again. The
-// score is a noisy-OR of the strongest signal of each kind. Only Go's
+// rules' score is a noisy-OR of the strongest signal of each kind. A
+// learned model (learned.go) reads the same folded words as hashed
+// n-grams; a second stage weighs it against the rules' score and each kind
+// of signal, and that probability is the reported score. Only Go's
 // linear-time regexp is used, and only on short windows around candidates.
 //
 // PII and secrets are found in the original text (offsets are needed for
@@ -37,8 +40,9 @@
 // credential-like name with a value random enough to be one.
 //
 // Not covered: instructions split across separate messages, images, and
-// paraphrases that use none of the vocabulary. The AI-safety classifier
-// (Gemini, Lakera) is the second line for those.
+// what a linear model over words cannot tell apart (a benign text that
+// reads like an attack, an attack in plain everyday words). The AI-safety
+// classifier (Gemini, Lakera) is the second line for those.
 package guard
 
 import (
