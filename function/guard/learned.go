@@ -92,25 +92,6 @@ func parseModel(data []byte) (*linearModel, error) {
 // one per signal kind.
 const nStack = 6 + numKinds
 
-// encodeModel is parseModel's inverse (used by the trainer); stack holds
-// a, b, c, d, e and the kinds' weights.
-func encodeModel(bits uint8, scale, bias float64, stack [nStack]float64, w []int8) []byte {
-	var raw bytes.Buffer
-	raw.WriteString(modelMagic)
-	raw.WriteByte(bits)
-	for _, f := range append([]float64{scale, bias}, stack[:]...) {
-		_ = binary.Write(&raw, binary.LittleEndian, math.Float32bits(float32(f)))
-	}
-	for _, x := range w {
-		raw.WriteByte(byte(x))
-	}
-	var out bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
-	_, _ = zw.Write(raw.Bytes())
-	_ = zw.Close()
-	return out.Bytes()
-}
-
 // logits are the model's log-odds that the text is an injection, read
 // over the whole text and over its most suspicious window of features: a
 // planted sentence in a long document is a few features among thousands,
