@@ -13,12 +13,13 @@ import (
 )
 
 // The learned model: a logistic regression over hashed features of the
-// folded text (words, word pairs, word stems, CJK character pairs). The
-// rules above know what an override or a persona looks like; the model
-// knows what injection text reads like when it uses none of their words
-// ("drop the act", "the guidance you got was a draft"). The two are
-// combined by a small second stage fitted on held-out predictions of the
-// model, so neither alone decides a borderline case.
+// folded text (see appendFeatures). The rules (inject.go) know what an
+// override or a persona looks like in words they list; the model knows
+// what injection text reads like when it uses none of them ("drop the
+// act", "the guidance you got was a draft"). A second stage, fitted on the
+// model's out-of-fold predictions, weighs the two, so neither alone
+// decides a borderline case, and trusts each kind of rule signal as far as
+// it held on text nobody tuned the rules on.
 //
 // model.bin is produced by `go test -run TestTrainModel -update-model`
 // from the corpora listed in learned_train_test.go; training is
@@ -38,18 +39,18 @@ type linearModel struct {
 	bias  float32
 	w     []int8
 	// stacking: final logit = a*logit(rule score) + b*whole-text logit +
-	// d*most suspicious window's logit + e*length + Σ k[i]*signal i + c,
-	// where length is log(features/window) for long texts (the best of
-	// many windows is high by chance, more so the more windows there are)
-	// and the signals are the rules' per kind: how far each kind of rule
-	// is trusted on text it was not tuned on (decoded payloads a lot: the
-	// model cannot read base64)
+	// d*most suspicious window's logit + e*long + s*short + Σ k[i]*signal
+	// i + c, where long and short say how far the text is from a window's
+	// length (the best of many windows is high by chance; a short text
+	// has few, shared buckets) and the signals are the rules' per kind
+	// (decoded payloads weigh a lot: the model cannot read base64)
 	a, b, c, d, e, s float32
 	k                [numKinds]float32
 }
 
-// parseModel reads the embedded format: gzip of magic, bits, scale, bias,
-// a, b, c (little-endian float32) and 1<<bits int8 weights.
+// parseModel reads the embedded format: gzip of the magic, the hash bits
+// (one byte), scale, bias and the nStack second-stage parameters
+// (little-endian float32), then 1<<bits int8 weights.
 func parseModel(data []byte) (*linearModel, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
@@ -285,5 +286,5 @@ func appendRoles(dst []uint32, hits []hit, hi int, upTo int32) ([]uint32, int) {
 // with thousands of other features (hashing), cannot swing the score.
 const priorFeatures = 16
 
-// windowFeatures is the window logits reads: about 25 words.
+// windowFeatures is the window logits reads: about 20 words.
 const windowFeatures = 96
