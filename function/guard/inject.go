@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/bits"
 	"strings"
 )
@@ -424,7 +425,18 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 		var groups, pre uint64
 		var n int32
 		rot, alive, deepTerminal := false, false, false
-		groups, rot, n = t.lookupHash(w)
+		// t.lookupHash(w), written out: the call cost more than the probe
+		h := hashWord(w)
+		for p := h & t.hash.mask; ; p = (p + 1) & t.hash.mask {
+			sl := &t.hash.slots[p]
+			if sl.key == 0 {
+				break
+			}
+			if sl.key&slotTag == h&slotTag {
+				groups, rot, n = sl.groups, sl.key&slotRot != 0, int32(sl.key&uint64(nodeMask))
+				break
+			}
+		}
 		if len(w) > shortWord {
 			// Unknown long words may be stems' inflections or several
 			// vocabulary words run together: only those walk the trie.
@@ -444,7 +456,14 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 		if alive && j+1 < len(fold) && t.class[fold[j+1]] != 0 && t.next[n*int32(t.nclass)+int32(t.class[fold[j+1]])] != 0 {
 			// A short word that only starts a vocabulary word may be the
 			// first piece of a split one: "i g n o r e", "ign ore".
-			if jg, end, ok := g.rejoin(fold, i); ok {
+			// the word's own groups: its node's, unless a stem is as
+			// short as it (then the trie's prefixes say)
+			first := groups != 0
+			if t.shortStems {
+				gs, _ := t.lookup(w)
+				first = gs != 0
+			}
+			if jg, end, ok := g.rejoin(fold, i, j, n, first); ok {
 				groups, next, obf = jg, end, true
 			}
 		} else if groups == 0 && len(w) >= 8 && deepTerminal {
@@ -466,7 +485,7 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 				groups = gAI
 			}
 		}
-		if groups == 0 {
+		if groups == 0 && g.typo.maybeWord(w) {
 			if tg := g.typo.lookup(w); tg != 0 {
 				groups, obf = tg, true
 			}
@@ -492,12 +511,18 @@ func (g *Guard) scanWords(fold []byte, spans [][2]int32, st *injState) {
 				st.edu++
 			}
 			prevStart, prevEnd = i, j
-			h := hit{pos: pos, sentence: sentence, groups: groups, clause: clause, quoted: quoted, obf: obf}
+			part, afterBe := false, false
 			if groups&gPassive != 0 && overrideParticiple(w) {
-				h.part = true
-				h.afterBe = len(hits) > 0 && hits[len(hits)-1].pos == pos-1 && hits[len(hits)-1].groups&gBe != 0
+				part = true
+				afterBe = len(hits) > 0 && hits[len(hits)-1].pos == pos-1 && hits[len(hits)-1].groups&gBe != 0
 			}
-			hits = append(hits, h)
+			// written in place: a hit built on the stack field by field and
+			// copied into the slice with 16-byte loads stalled on store
+			// forwarding (the loop's hottest instruction)
+			hits = append(hits, hit{})
+			h := &hits[len(hits)-1]
+			h.pos, h.sentence, h.groups = pos, sentence, groups
+			h.clause, h.quoted, h.obf, h.part, h.afterBe = clause, quoted, obf, part, afterBe
 			if obf {
 				st.obfHits++
 			}
@@ -559,19 +584,21 @@ var foldEnd = func() (t [256]uint8) {
 	return t
 }()
 
-// rejoin walks the trie across word separators starting at fold[i] and
-// reports the longest vocabulary word (≥5 letters, from ≥2 pieces that are
-// not all vocabulary words themselves) that ends exactly at a word end. The
-// folded text has exactly one separator byte between words.
-func (g *Guard) rejoin(fold []byte, i int) (uint64, int, bool) {
+// rejoin walks the trie across word separators from the word fold[i:j]
+// (trie node n; firstWord: it has groups of its own) and reports the
+// longest vocabulary word (≥5 letters, from ≥2 pieces that are not all
+// vocabulary words themselves) that ends exactly at a word end. The folded
+// text has exactly one separator byte between words, and the caller has
+// checked that one follows fold[i:j].
+func (g *Guard) rejoin(fold []byte, i, j int, n int32, firstWord bool) (uint64, int, bool) {
 	t := g.trie
 	nc := int32(t.nclass)
-	n := int32(0)
-	letters, pieces := 0, 0
-	allWords, single := true, true
+	// the first piece is walked already
+	letters, pieces := j-i, 1
+	allWords, single := firstWord, j-i == 1
 	var best uint64
 	bestEnd := -1
-	k := i
+	k := j + 1
 	for pieces < 16 {
 		ps := k
 		for k < len(fold) && !isFoldSep(fold[k]) {
@@ -729,17 +756,53 @@ func contextFactor(hits []hit, i int, edu int) float64 {
 	return f
 }
 
-// rulesByFirst lists, for each group bit, the rules whose first step
-// accepts it, so a hit on a function word ("the", "of") costs nothing.
-var rulesByFirst = func() (idx [64][]uint16) {
+// ruleSet is a set of rule indexes.
+type ruleSet [3]uint64
+
+func (r *ruleSet) add(i int) { r[i/64] |= 1 << (i % 64) }
+
+// ruleIdx answers, with a few ANDs per hit, which rules can start at it:
+// those whose first step accepts one of its groups and whose second step
+// can reach the next hit (what matchSteps would ask of it first). Trying
+// the rules of one hit in another order changes nothing: each keeps the
+// strongest weight of its kind, and whether that weight was a mention
+// depends on the hit alone.
+type ruleIdx struct {
+	byFirst [64]ruleSet // rules whose first step accepts the group bit
+	single  ruleSet     // rules of one step: nothing to reach
+	// reach[d]: rules of several steps whose second step allows d words
+	// between this hit and the next
+	reach [maxRuleGap + 1]ruleSet
+	cross ruleSet // rules whose second step may be in the next sentence
+}
+
+// maxRuleGap bounds a step's gap; TestRuleIndex checks the rules keep to it.
+const maxRuleGap = 15
+
+var rulesIndex = func() (x ruleIdx) {
 	for ri, r := range rules {
+		if ri >= 64*len(ruleSet{}) || len(r.steps) > 1 && r.steps[1].gap > maxRuleGap {
+			// TestRuleIndex fails on such a table; leave the rule out
+			// rather than index past the sets
+			continue
+		}
 		for bit := 0; bit < 64; bit++ {
 			if r.steps[0].mask&(1<<bit) != 0 {
-				idx[bit] = append(idx[bit], uint16(ri))
+				x.byFirst[bit].add(ri)
 			}
 		}
+		if len(r.steps) == 1 {
+			x.single.add(ri)
+			continue
+		}
+		for d := 0; d <= r.steps[1].gap; d++ {
+			x.reach[d].add(ri)
+		}
+		if r.steps[1].cross {
+			x.cross.add(ri)
+		}
 	}
-	return idx
+	return x
 }()
 
 var firstMask = func() (m uint64) {
@@ -752,22 +815,43 @@ var firstMask = func() (m uint64) {
 // matchRules evaluates the rules that can start at each hit.
 func matchRules(st *injState) {
 	hits := st.hits
+	x := &rulesIndex
 	for i := range hits {
 		gs := hits[i].groups & firstMask
-		var seen [2]uint64 // rules already tried at this hit (≤128 rules)
+		if gs == 0 {
+			continue
+		}
+		var first ruleSet
 		for gs != 0 {
 			bit := bits.TrailingZeros64(gs)
 			gs &^= 1 << bit
-			for _, ri := range rulesByFirst[bit] {
-				if seen[ri/64]&(1<<(ri%64)) != 0 {
-					continue
+			for w := range first {
+				first[w] |= x.byFirst[bit][w]
+			}
+		}
+		// nextInReach, for all rules at once
+		var reach ruleSet
+		if i+1 < len(hits) {
+			h, c := &hits[i+1], &hits[i]
+			d := max(h.pos-c.pos-1, 0)
+			ds := h.sentence - c.sentence
+			if d <= maxRuleGap && ds <= 1 {
+				reach = x.reach[d]
+				if ds != 0 {
+					for w := range reach {
+						reach[w] &= x.cross[w]
+					}
 				}
-				seen[ri/64] |= 1 << (ri % 64)
-				r := &rules[ri]
-				if len(r.steps) > 1 && !nextInReach(hits, i, &r.steps[1]) {
-					// matchSteps would stop at the first hit after i: most
-					// tries end here, without the calls
-					continue
+			}
+		}
+		for w := range first {
+			c := first[w] & (x.single[w] | reach[w])
+			for c != 0 {
+				b := bits.TrailingZeros64(c)
+				c &^= 1 << b
+				r := &rules[w*64+b]
+				if len(r.steps) > 1 && !secondStep(hits, i, &r.steps[1]) {
+					continue // most tries end here, without the calls
 				}
 				matchRule(st, r, i)
 			}
@@ -816,17 +900,23 @@ func matchRules(st *injState) {
 	}
 }
 
-// nextInReach: the hit after i is within sp's gap and sentence reach, the
-// first thing matchSteps asks of it; later hits are further away still.
-func nextInReach(hits []hit, i int, sp *step) bool {
-	if i+1 >= len(hits) {
-		return false
+// secondStep: some hit after i can be sp, the first question matchSteps
+// asks; when none can, matchRule would find nothing.
+func secondStep(hits []hit, i int, sp *step) bool {
+	c := &hits[i]
+	for j := i + 1; j < len(hits); j++ {
+		h := &hits[j]
+		if h.pos-c.pos-1 > int32(sp.gap) || h.sentence != c.sentence && !sp.cross || h.sentence > c.sentence+1 {
+			return false
+		}
+		if h.groups&sp.mask != 0 {
+			return true
+		}
+		if h.groups&sp.not != 0 {
+			return false
+		}
 	}
-	h, c := &hits[i+1], &hits[i]
-	if h.pos-c.pos-1 > int32(sp.gap) || h.sentence > c.sentence+1 {
-		return false
-	}
-	return h.sentence == c.sentence || sp.cross
+	return false
 }
 
 // matchRule tries one rule starting at hit i.
@@ -951,9 +1041,15 @@ var cjkSoleTask = []string{"唯一的任务", "唯一任务", "唯一的工作",
 var cjkPersona = []string{"开发者模式", "越狱", "没有任何限制", "不受限制", "无限制", "不受任何限制", "脱獄", "開発者モード", "탈옥", "개발자 모드", "制限のない", "制限なし", "제한 없는", "제한이 없는"}
 
 func cjkSignals(fold []byte, st *injState) {
+	// Every phrase searched for in the whole text starts and ends with a
+	// non-ASCII byte (TestCJKPhrases), so it lies between the first and the
+	// last of them: in a mostly ASCII prompt, a few bytes instead of 4 KB,
+	// a hundred times over.
+	lo, hi := nonASCIISpan(fold)
+	text := fold[lo:hi]
 	for _, v := range cjkVerbs {
-		for off := 0; ; {
-			k := bytes.Index(fold[off:], []byte(v))
+		for off := lo; ; {
+			k := bytes.Index(fold[off:hi], []byte(v))
 			if k < 0 {
 				break
 			}
@@ -968,7 +1064,7 @@ func cjkSignals(fold []byte, st *injState) {
 		}
 	}
 	for _, v := range cjkReveal {
-		k := bytes.Index(fold, []byte(v))
+		k := indexFrom(text, lo, v)
 		if k < 0 {
 			continue
 		}
@@ -983,7 +1079,7 @@ func cjkSignals(fold []byte, st *injState) {
 		}
 	}
 	for _, p := range cjkPrior {
-		k := bytes.Index(fold, []byte(p))
+		k := indexFrom(text, lo, p)
 		if k < 0 {
 			continue
 		}
@@ -1008,27 +1104,27 @@ func cjkSignals(fold []byte, st *injState) {
 		}
 	}
 	for _, p := range cjkObey {
-		if bytes.Contains(fold, []byte(p)) {
+		if bytes.Contains(text, []byte(p)) {
 			st.signal[kObey] = max(st.signal[kObey], 0.4)
 		}
 	}
 	for _, p := range cjkAbandon {
-		if bytes.Contains(fold, []byte(p)) {
+		if bytes.Contains(text, []byte(p)) {
 			st.signal[kAbandon] = max(st.signal[kAbandon], 0.4)
 		}
 	}
 	for _, p := range cjkNewTask {
-		if bytes.Contains(fold, []byte(p)) {
+		if bytes.Contains(text, []byte(p)) {
 			st.signal[kNewTask] = max(st.signal[kNewTask], 0.4)
 		}
 	}
 	for _, p := range cjkSoleTask {
-		if bytes.Contains(fold, []byte(p)) {
+		if bytes.Contains(text, []byte(p)) {
 			st.signal[kNewTask] = max(st.signal[kNewTask], 0.7)
 		}
 	}
 	for _, v := range cjkWeakVerbs {
-		k := bytes.Index(fold, []byte(v))
+		k := indexFrom(text, lo, v)
 		if k < 0 {
 			continue
 		}
@@ -1050,10 +1146,47 @@ func cjkSignals(fold []byte, st *injState) {
 		}
 	}
 	for _, p := range cjkPersona {
-		if bytes.Contains(fold, []byte(p)) {
+		if bytes.Contains(text, []byte(p)) {
 			st.signal[kPersona] = max(st.signal[kPersona], 0.5)
 		}
 	}
+}
+
+// indexFrom is bytes.Index(text, p) as an offset in the slice text starts
+// at lo of.
+func indexFrom(text []byte, lo int, p string) int {
+	k := bytes.Index(text, []byte(p))
+	if k < 0 {
+		return -1
+	}
+	return lo + k
+}
+
+// nonASCIISpan returns the offsets of the first byte ≥ 0x80 of b and just
+// past the last (lo == hi when there is none), eight bytes at a time.
+func nonASCIISpan(b []byte) (lo, hi int) {
+	const highs = 0x8080808080808080
+	lo = 0
+	for ; lo+8 <= len(b); lo += 8 {
+		if x := binary.LittleEndian.Uint64(b[lo:]) & highs; x != 0 {
+			lo += bits.TrailingZeros64(x) >> 3
+			break
+		}
+	}
+	for lo < len(b) && b[lo] < 0x80 {
+		lo++
+	}
+	hi = len(b)
+	for ; hi-8 >= lo; hi -= 8 {
+		if x := binary.LittleEndian.Uint64(b[hi-8:]) & highs; x != 0 {
+			hi -= bits.LeadingZeros64(x) >> 3
+			break
+		}
+	}
+	for hi > lo && b[hi-1] < 0x80 {
+		hi--
+	}
+	return lo, hi
 }
 
 // The "grandma exploit": a dead relative who used to recite the forbidden
@@ -1074,17 +1207,49 @@ func deceasedRoleplay(fold []byte, st *injState) {
 	if !played {
 		return
 	}
-	for _, r := range deceasedRelative {
-		if !bytes.Contains(fold, r) {
-			continue
-		}
-		for _, p := range recitedPayload {
-			if bytes.Contains(fold, p) {
-				st.signal[kPersona] = max(st.signal[kPersona], 0.6)
-				return
-			}
+	if !relativeNamed(fold) {
+		return
+	}
+	for _, p := range recitedPayload {
+		if bytes.Contains(fold, p) {
+			st.signal[kPersona] = max(st.signal[kPersona], 0.6)
+			return
 		}
 	}
+}
+
+// relativeNamed: fold holds one of deceasedRelative. It looks for the
+// relatives ("grand", "mother", "father"; rare letters to search for) and
+// reads the adjective before them, where seven searches for phrases that
+// start with 'i' or 'd' stopped at every "i" of the text.
+func relativeNamed(fold []byte) bool {
+	for _, r := range relatives {
+		for off := 0; ; {
+			k := bytes.Index(fold[off:], r.noun)
+			if k < 0 {
+				break
+			}
+			k += off
+			for _, a := range r.adjs {
+				if k >= len(a) && string(fold[k-len(a):k]) == a {
+					return true
+				}
+			}
+			off = k + 1
+		}
+	}
+	return false
+}
+
+// relatives is deceasedRelative split into noun and the adjectives (with
+// their space) that may come before it; TestRelatives checks the two agree.
+var relatives = []struct {
+	noun []byte
+	adjs []string
+}{
+	{[]byte("grand"), []string{"iate ", "deceased ", "dead "}},
+	{[]byte("mother"), []string{"iate ", "deceased "}},
+	{[]byte("father"), []string{"iate ", "deceased "}},
 }
 
 // templateTokens are chat-template delimiters; user text has no business

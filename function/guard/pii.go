@@ -118,6 +118,11 @@ func scanRaw(s string, st *rawState) {
 				continue
 			}
 			if c != '(' || i+1 >= n || !isDigit(s[i+1]) {
+				if !punctCand[c] {
+					// ',', '.', ')' … start nothing: skip the call
+					i++
+					continue
+				}
 				rawPunct(s, i, st)
 				if c == ':' {
 					if a, b, ok := scanIPv6(s, i); ok && !inFinding(st, a) {
@@ -172,14 +177,17 @@ func scanRaw(s string, st *rawState) {
 			if assignmentAfter(s, j) && keyWord(w) {
 				scanToken(s, i, j, 0, st)
 			}
-			switch wordCandidate(w) {
-			case candShell:
-				st.addCand(&st.shCand, i)
-			case candSQL:
-				st.addCand(&st.sqlCand, i)
-			case candTautology:
-				if tautologyStart(s, i, j) {
+			// most words leave after this table read, without the call
+			if j > i && candLens[w[0]]&(1<<(len(w)&15)) != 0 {
+				switch wordCandidate(w) {
+				case candShell:
+					st.addCand(&st.shCand, i)
+				case candSQL:
 					st.addCand(&st.sqlCand, i)
+				case candTautology:
+					if tautologyStart(s, i, j) {
+						st.addCand(&st.sqlCand, i)
+					}
 				}
 			}
 			i = j
@@ -227,11 +235,20 @@ func scanRaw(s string, st *rawState) {
 		if l := j - i; l <= 3 && ((l == 2 && isHex(s[i]) && isHex(s[i+1])) || (l == 3 && s[i] == 'x' && isHex(s[i+1]) && isHex(s[i+2]))) {
 			st.hexPairs++
 		}
-		scanToken(s, i, j, fl, st)
+		// Capitalised words and identifiers end up here. Without '=',
+		// '@' or '/', shorter than a credential and not assigned to,
+		// scanToken has nothing to look at: skip the call.
+		if fl != 0 || j-i >= 16 || assignmentAfter(s, j) {
+			scanToken(s, i, j, fl, st)
+		}
 		if l := j - i; l <= 11 {
-			if shellToken(s[i:j]) {
+			// the cheap necessary conditions of each test first (on s[i]:
+			// c is stale after a goto word)
+			first := s[i]
+			digit := isDigit(first)
+			if shellFirst[first] && shellToken(s[i:j]) {
 				st.addCand(&st.shCand, i)
-			} else if sqlToken(s[i:j]) || tautologyStart(s, i, j) {
+			} else if (sqlLens>>l&1 != 0 || digit) && sqlToken(s[i:j]) || (l <= 3 || digit) && tautologyStart(s, i, j) {
 				st.addCand(&st.sqlCand, i)
 			}
 		} else if c == '/' && hasPrefix(s[i:j], "/dev/") {
@@ -240,6 +257,25 @@ func scanRaw(s string, st *rawState) {
 		i = max(j, i+1)
 	}
 }
+
+// shellFirst has the first bytes of shellToken's words; sqlLens the
+// lengths sqlToken compares (other lengths need a leading digit).
+var shellFirst = func() (t [256]bool) {
+	for _, w := range []string{"nc", "ncat", "netcat", "bash", "python", "python3", "mkfifo", "powershell", "sh"} {
+		t[w[0]] = true
+	}
+	return t
+}()
+
+const sqlLens = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<11
+
+// punctCand: the punctuation rawPunct (or the IPv6 check) looks at.
+var punctCand = func() (t [256]bool) {
+	for _, c := range "'\"`;|&$:" {
+		t[c] = true
+	}
+	return t
+}()
 
 // Token flags gathered while finding a token's end.
 const (

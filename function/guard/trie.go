@@ -20,6 +20,9 @@ type wordTrie struct {
 	rotFlag []bool   // node's exact word exists only as a ROT13 form
 	real    []bool
 	hash    wordHash
+	// shortStems: some stem is no longer than shortWord, so a short
+	// word's groups are not its node's alone
+	shortStems bool
 }
 
 func newWordTrie() *wordTrie {
@@ -81,6 +84,7 @@ func (t *wordTrie) insert(w string, groups uint64, rot bool) {
 	}
 	if pre {
 		t.prefix[n] |= groups
+		t.shortStems = t.shortStems || len(w) <= shortWord
 	} else {
 		t.exact[n] |= groups
 		if rot {
@@ -291,6 +295,16 @@ func buildTypoIndex(ft foldTable) typoIndex {
 // typoSlot spreads a signature over the table (its low bits hold the
 // last letter).
 func typoSlot(sig uint64) uint64 { return (sig * 0x9E3779B97F4A7C15) >> 32 }
+
+// maybeWord is lookup's first filter, small enough to be inlined where
+// most words leave.
+func (x *typoIndex) maybeWord(w []byte) bool {
+	if len(w) < 5 || len(w) > 15 {
+		return false
+	}
+	f, l := w[0]-'a', w[len(w)-1]-'a'
+	return f < 26 && l < 26 && x.maybe[f][len(w)]&(1<<l) != 0
+}
 
 func (x *typoIndex) lookup(w []byte) uint64 {
 	if len(w) < 5 || len(w) > 15 || w[0] < 'a' || w[0] > 'z' {
