@@ -31,9 +31,9 @@ var shellInjection = sync.OnceValue(func() *regexp.Regexp {
 
 const sqlPattern = `(?i)^(?:` +
 	// quote break + tautology or boolean test
-	`['"\x60]\s*\)*\s*(?:or|and|\|\||&&)\s+\(*\s*(?:select\b|'[^']{0,20}'\s*(?:=|<>|!=|like)\s*'[^']{0,20}|"[^"]{0,20}"\s*(?:=|<>|!=|like)\s*"[^"]{0,20}|\d+\s*(?:=|<>|!=|>|<|like)\s*\d+|true\b|not\s+false|'?[a-z_]\w{0,20}'?\s*=\s*'?[a-z_]\w{0,20}|sleep\s*\(|benchmark\s*\(|exists\s*\()` +
+	`['"\x60]\s*\)*\s*(?:or|and|\|\||&&)\s+\(*\s*(?:select\b|'[^']{0,20}'\s*(?:=|<>|!=|like)\s*'[^']{0,20}|"[^"]{0,20}"\s*(?:=|<>|!=|like)\s*"[^"]{0,20}|\d+\s*(?:=|<>|!=|>|<|like)\s*\d+|true\b|not\s+false|'?[a-z_]\w{0,20}'?\s*=\s*'?[a-z_]\w{0,20}|sleep\s*\(|benchmark\s*\(|exists\s*\(|extractvalue\s*\(|updatexml\s*\()` +
 	// quote break + stacked query
-	`|['"\x60]\s*\)*\s*;\s*(?:drop|delete|insert|update|truncate|alter|shutdown|exec|execute|declare|create|grant|select)\b` +
+	`|['"\x60]\s*\)*\s*;\s*(?:drop|delete|insert|update|truncate|alter|shutdown|exec|execute|declare|create|grant|select|copy)\b` +
 	// quote break + column probing
 	`|['"]\s*\)*\s*(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*)` +
 	// quote break + comment that cuts the rest of the query
@@ -57,7 +57,7 @@ const shellPattern = `(?i)^(?:` +
 	`python[23]?\s+-c\s+['"]import\s+(?:socket|os|pty|subprocess)|powershell(?:\.exe)?\s+(?:-\w+\s+)*-e(?:nc|ncodedcommand)?\s+[A-Za-z0-9+/=]{16,}|` +
 	// a metacharacter chaining a destructive or exfiltrating command
 	`(?:[;&|]+|\$\(|\x60)\s*(?:sudo\s+)?(?:` +
-	`rm\s+-(?:rf|fr|r|f)\s+(?:--no-preserve-root\s+)?(?:/|~|\*|\$home|/\*)(?:\s|$|;|\x60|\))` +
+	`rm\s+-(?:rf|fr|r|f)\s+(?:--no-preserve-root\s+)?(?:(?:/|~|\*|\$home|/\*)(?:\s|$|;|\x60|\))|/(?:var|etc|usr|home|root|opt|srv|boot|bin|lib)\b)` +
 	`|(?:curl|wget)\s+[^|;\n]{1,200}\|\s*(?:sudo\s+)?(?:ba|z|)sh\b` +
 	`|(?:curl|wget)\s+(?:-\S+\s+)*https?://\S+\s*(?:-o|--output|>)` +
 	`|cat\s+/etc/(?:passwd|shadow|sudoers)` +
@@ -65,11 +65,12 @@ const shellPattern = `(?i)^(?:` +
 	`|dd\s+if=\S+\s+of=/dev/` +
 	`|mkfs(?:\.\w+)?\s+/dev/` +
 	`|(?:shutdown|reboot|halt|poweroff)\b` +
+	`|powershell(?:\.exe)?\s[^\n]{0,80}?(?:\biex\b|invoke-expression|downloadstring|downloadfile)` +
 	`|/bin/(?:ba)?sh\b` +
 	`|(?:nc|ncat|netcat)\s+\S+\s+\d{2,5}\b` +
 	`)` +
 	// recon commands chained onto an input value: "127.0.0.1; whoami"
-	`|(?:;|&&|\|\|?)\s*(?:whoami|id|uname\s+-a|ls\s+-la\s+/|cat\s+/etc/\w+|ping\s+-c\s*\d+\s+\S+|env|printenv)\s*(?:$|[;&|\x60\n#])` +
+	`|(?:;|&&|\|\|?|\$\()\s*(?:whoami|id|uname\s+-a|ls\s+-la\s+/|cat\s+/etc/\w+|ping\s+-c\s*\d+\s+\S+|env|printenv)\s*(?:$|[;&|\x60\n#)>])` +
 	`)`
 
 // nextWord returns the word (letters, digits, '_', '/', '.') starting at the
@@ -107,7 +108,9 @@ func sqlCandidate(s string, i int) bool {
 		return false
 	}
 	switch s[k] {
-	case ';', '-', '#', '/', '|', '&':
+	case '#', '-', '/':
+		return commentCut(s, i, k)
+	case ';', '|', '&':
 		return true
 	}
 	// the words below start with these letters: most quotes stop here
@@ -116,6 +119,57 @@ func sqlCandidate(s string, i int) bool {
 	}
 	w := nextWord(s, k, "")
 	return strings.EqualFold(w, "or") || strings.EqualFold(w, "and") || strings.EqualFold(w, "union") || strings.EqualFold(w, "order") || strings.EqualFold(w, "group")
+}
+
+// commentCut: after the quote at i, a comment at k that cuts the rest of a
+// query ("admin'--", "x' #", "admin'--&password=x"). Not a comment:
+// "#deploys", "-----BEGIN", a quote that opens a string ("'# noqa'"), and
+// a comment after a string that opened on the same line ("token =
+// \"abc\"  # from the dashboard"): a quote that closes its own string broke
+// nothing.
+func commentCut(s string, i, k int) bool {
+	next := byte(' ')
+	switch s[k] {
+	case '#':
+		if k+1 < len(s) {
+			next = s[k+1]
+		}
+	case '-':
+		if k+1 >= len(s) || s[k+1] != '-' {
+			return false
+		}
+		if k+2 < len(s) {
+			next = s[k+2]
+		}
+	case '/':
+		if k+1 >= len(s) || s[k+1] != '*' {
+			return false
+		}
+	}
+	if isAlnum(next) || next == '_' {
+		return false // "#deploys": a tag, not a comment
+	}
+	if s[k] == '-' && next == '-' && k+3 < len(s) && s[k+3] == '-' {
+		return false // a rule of dashes
+	}
+	if i == 0 {
+		return false
+	}
+	switch b := s[i-1]; {
+	case b == '\\':
+		return true // an escaped quote inside a string: the payload's own
+	case !isAlnum(b) && b != ')' && b != '=':
+		// a quote after a space or bracket opens a string ("'# noqa'",
+		// "('#')"); a break comes right after the value it ends
+		return false
+	}
+	opened := 0
+	for p := i - 1; p >= 0 && s[p] != '\n'; p-- {
+		if s[p] == s[i] && (p == 0 || s[p-1] != '\\') {
+			opened++
+		}
+	}
+	return opened%2 == 0
 }
 
 // sqlStacked: "; DROP …" and friends.

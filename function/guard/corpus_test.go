@@ -434,3 +434,17 @@ func TestEvalInjection(t *testing.T) {
 		})
 	}
 }
+
+// TestEvalPII: a blind PII/secrets set (332 texts) written after round
+// eight. First pass: recall 0.986 (208/211), FPR 0.025 (4/159); SQL 10/12
+// with 4 false alarms in 320 ('#deploys' after a quote, "-----BEGIN",
+// `"…"  # comment`), shell 7/11. Fixed after it: passwords holding '$' or
+// punctuation, object keys read as secrets, NANP numbers with an area code
+// starting 0 or 1, SQL comments after a quote that opens a string, and
+// extractvalue, COPY … TO PROGRAM, $(id>…), rm -rf on system directories
+// and PowerShell download cradles. Left as the writer's judgement calls we
+// do not share: AWS's documented AKIAIOSFODNN7EXAMPLE and 555-01xx phone
+// numbers are reported (test data uses both as real ones).
+func TestEvalPII(t *testing.T) {
+	piiRates(t, newGuard(t, nil), readJSONL[piiCase](t, "eval_pii7.jsonl"))
+}

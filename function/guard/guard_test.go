@@ -58,7 +58,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestScanActions(t *testing.T) {
-	const text = "Mail john.doe@example.com or call +1 415 555 2671; key AKIAIOSFODNN7EXAMPLE"
+	const text = "Mail john.doe@example.com or call +1 415 555 2671; key AKIAZ7Q3RXWMT4LPV2HN"
 	for _, tc := range []struct {
 		action      Action
 		blocked     bool
@@ -232,7 +232,7 @@ func TestScanOutput(t *testing.T) {
 		categories []string
 	}{
 		{"clean", "Your order ships tomorrow.", "Your order ships tomorrow.", false, nil},
-		{"secret and pii redacted", "Use key AKIAIOSFODNN7EXAMPLE or mail ops@acme.io",
+		{"secret and pii redacted", "Use key AKIAZ7Q3RXWMT4LPV2HN or mail ops@acme.io",
 			"Use key [REDACTED_AWS_ACCESS_KEY] or mail [REDACTED_EMAIL]", false, []string{CategoryPII, CategorySecrets}},
 		{"verbatim leak", "Sure! My instructions: " + system, "", true, []string{CategoryLeak}},
 		{"reformatted leak", "**you are ACME'S SUPPORT BOT.** never   mention the discount code spring-42 unless...", "", true, []string{CategoryLeak}},

