@@ -40,15 +40,15 @@ func trainFiles(t *testing.T) []string {
 // levels a side score within one text of 127 levels on eval_9 and eval_10
 // and gzip to 33 KB instead of 55, which keeps the arm64 Lambda bootstrap
 // under 15 MiB); more and more varied text is what moves them.
-var (
-	trainBits   uint8 = 16
-	quantLevels       = 15
-	trainEpochs       = 12
-	trainL2           = 1e-5
-	trainRate         = 0.5
-	trainFolds        = 5
-	winTrain          = true
-	stackRidge        = 0.1
+const trainBits uint8 = 16
+
+const (
+	quantLevels = 15
+	trainEpochs = 12
+	trainL2     = 1e-5
+	trainRate   = 0.5
+	trainFolds  = 5
+	stackRidge  = 0.1
 )
 
 type sample struct {
@@ -91,7 +91,7 @@ func samples(g *Guard, cases []injectionCase, bits uint8) []sample {
 		s := sample{idx: idx, rule: rule, sig: sc.inj.signal, views: []view{newView(idx)}}
 		if c.Injection {
 			s.y = 1
-		} else if winTrain && len(idx) > windowFeatures {
+		} else if len(idx) > windowFeatures {
 			for k := 0; k+windowFeatures <= len(idx); k += windowFeatures / 2 {
 				s.views = append(s.views, newView(idx[k:k+windowFeatures]))
 			}
