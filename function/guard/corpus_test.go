@@ -424,11 +424,14 @@ func TestHoldout8Injection(t *testing.T) {
 // they are never trained on. eval_9 (PINT-style) and eval_10 (a bank's red
 // team) were looked at while the model's features and operating point were
 // chosen; eval_11 (written from issue #4's own list of techniques) and
-// eval_12 (a day of gateway traffic) only had their rates read. Their
-// first-pass rates are in the README's security section.
+// eval_12 (a day of gateway traffic) only had their rates read; eval_13 (a
+// vendor's benchmark sample) was scored once, on the committed model,
+// before anything else changed: TPR 0.941 (206/219), FPR 0.026 (6/230),
+// against 0.475 / 0.043 for the rules alone. Their rates are in the
+// README's security section.
 func TestEvalInjection(t *testing.T) {
 	g := newGuard(t, nil)
-	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl", "eval_12.jsonl"} {
+	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl", "eval_12.jsonl", "eval_13.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			injectionRates(t, g, readJSONL[injectionCase](t, name))
 		})
