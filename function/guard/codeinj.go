@@ -43,6 +43,8 @@ const sqlPattern = `(?i)^(?:` +
 	// numeric tautology: "1 OR 1=1", "id=1 AND 1=1"
 	`|\d+\s+(?:or|and)\s+\d+\s*=\s*\d+` +
 	`|(?:or|and)\s+(\d+)\s*=\s*\d+\b` +
+	// a subquery that only waits or fails: "AND (SELECT 1 FROM (SELECT SLEEP(5))a)"
+	`|(?:or|and)\s+\(\s*select\b[^;]{0,80}?(?:sleep|benchmark|pg_sleep|extractvalue|updatexml)\s*\(` +
 	// stacked query after a value: "1; EXEC xp_cmdshell"
 	`|;\s*(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|shutdown|exec(?:ute)?\s+(?:xp_|sp_)|insert\s+into\s+\w+\s+values|update\s+\w+\s+set\s+\w+\s*=)` +
 	// UNION-based extraction
@@ -60,7 +62,8 @@ const shellPattern = `(?i)^(?:` +
 	`rm\s+-(?:rf|fr|r|f)\s+(?:--no-preserve-root\s+)?(?:(?:/|~|\*|\$home|/\*)(?:\s|$|;|\x60|\))|/(?:var|etc|usr|home|root|opt|srv|boot|bin|lib)\b)` +
 	`|(?:curl|wget)\s+[^|;\n]{1,200}\|\s*(?:sudo\s+)?(?:ba|z|)sh\b` +
 	`|(?:curl|wget)\s+(?:-\S+\s+)*https?://\S+\s*(?:-o|--output|>)` +
-	`|cat\s+/etc/(?:passwd|shadow|sudoers)` +
+	`|cat(?:\s+|\$\{?ifs\}?)/etc/(?:passwd|shadow|sudoers)` +
+	`|telnet\s+\S+\s+\d{1,5}\b` +
 	`|chmod\s+(?:-R\s+)?(?:777|\+s|u\+s)\s+/` +
 	`|dd\s+if=\S+\s+of=/dev/` +
 	`|mkfs(?:\.\w+)?\s+/dev/` +
@@ -206,7 +209,7 @@ func shellCandidate(s string, i int) bool {
 	}
 	switch w {
 	case "rm", "curl", "wget", "cat", "chmod", "dd", "mkfs", "shutdown", "reboot", "halt", "poweroff", "nc", "ncat", "netcat",
-		"whoami", "id", "uname", "ls", "ping", "env", "printenv", "sudo", "bash", "sh", "python", "python3", "perl", "php", "ruby", "powershell", "mkfifo":
+		"whoami", "id", "uname", "ls", "ping", "env", "printenv", "sudo", "bash", "sh", "python", "python3", "perl", "php", "ruby", "powershell", "mkfifo", "telnet":
 		return true
 	}
 	return false
@@ -299,7 +302,7 @@ func tautologyStart(s string, i, j int) bool {
 		return false
 	}
 	if isOrAnd {
-		return isDigit(s[k])
+		return isDigit(s[k]) || s[k] == '(' // "AND (SELECT … SLEEP(5))"
 	}
 	return k+1 < len(s) && (s[k]|0x20 == 'o' || s[k]|0x20 == 'a')
 }

@@ -448,6 +448,23 @@ func TestEvalInjection(t *testing.T) {
 // and PowerShell download cradles. Left as the writer's judgement calls we
 // do not share: AWS's documented AKIAIOSFODNN7EXAMPLE and 555-01xx phone
 // numbers are reported (test data uses both as real ones).
+//
+// eval_pii8 (313 texts: what users paste into chatbots, in eight languages)
+// came after those fixes. First pass: recall 0.895 (214/239), FPR 0.024
+// (4/168); SQL 10/12, shell 9/11. Most misses were other countries' tax
+// numbers (Spanish DNI/NIE, Portuguese NIF, Italian codice fiscale,
+// Brazilian CPF, German Steuer-ID, Polish NIP, French and Dutch VAT), now
+// read with their check digits; the false alarms were a SEPA creditor
+// reference read as an IBAN (IBANs now need a registry country and its
+// length), an EAN-13 barcode read as a card (13 digits are only Visa's), a
+// URL and a "user:password@host" read as secrets. Left: a Dutch mobile
+// written 06-…, a Spanish landline without +34, a Django SECRET_KEY full of
+// punctuation, and a percent-encoded UNION SELECT.
 func TestEvalPII(t *testing.T) {
-	piiRates(t, newGuard(t, nil), readJSONL[piiCase](t, "eval_pii7.jsonl"))
+	g := newGuard(t, nil)
+	for _, name := range []string{"eval_pii7.jsonl", "eval_pii8.jsonl"} {
+		t.Run(name, func(t *testing.T) {
+			piiRates(t, g, readJSONL[piiCase](t, name))
+		})
+	}
 }

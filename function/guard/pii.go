@@ -235,6 +235,13 @@ func scanRaw(s string, st *rawState) {
 		if l := j - i; l <= 3 && ((l == 2 && isHex(s[i]) && isHex(s[i+1])) || (l == 3 && s[i] == 'x' && isHex(s[i+1]) && isHex(s[i+2]))) {
 			st.hexPairs++
 		}
+		if l := j - i; l == 9 || l == 13 || l == 14 || l == 16 {
+			if nationalID(s[i:j]) {
+				st.add(TypeTaxID, i, j)
+				i = j
+				continue
+			}
+		}
 		// Capitalised words and identifiers end up here. Without '=',
 		// '@' or '/', shorter than a credential and not assigned to,
 		// scanToken has nothing to look at: skip the call.
@@ -406,8 +413,10 @@ func scanNumber(s string, i int, st *rawState) (int, bool) {
 		if sep == 0 || k >= len(s) || s[k] < '0' || s[k] > '9' {
 			break
 		}
-		// "10.0.0.1 4444" is an address and a port, not one number
-		if ng >= 2 && sep != seps[0] && (sep == '.' || seps[0] == '.') {
+		// "10.0.0.1 4444" is an address and a port, not one number; a CPF
+		// ("405.776.771-10") is the one dotted number that ends in '-'
+		cpf := ng == 3 && sep == '-' && seps[0] == '.' && seps[1] == '.' && groups[0] == 3 && groups[1] == 3 && groups[2] == 3
+		if ng >= 2 && sep != seps[0] && (sep == '.' || seps[0] == '.') && !cpf {
 			break
 		}
 		seps[ng-1] = sep
@@ -467,6 +476,23 @@ func scanNumber(s string, i int, st *rawState) (int, bool) {
 			st.add(TypeSSN, i, j)
 			return j, true
 		case hasContext(s, i, taxContext) && (validEINPrefix(d[:2]) || validITIN(d)):
+			st.add(TypeTaxID, i, j)
+			return j, true
+		case hasContext(s, i, intlTaxContext) && validNIFPT(d):
+			st.add(TypeTaxID, i, j)
+			return j, true
+		}
+	case ng == 4 && g[0] == 3 && g[1] == 3 && g[2] == 3 && g[3] == 2 && sp[0] == '.' && sp[1] == '.' && sp[2] == '-' && !plus && !paren:
+		// a Brazilian CPF, written the one way it is written
+		if validCPF(d) {
+			st.add(TypeTaxID, i, j)
+			return j, true
+		}
+		return j, false
+	case (nd == 10 || nd == 11) && !plus && !paren && hasContext(s, i, intlTaxContext):
+		// Polish NIP (10 digits), German Steuer-ID or an unformatted CPF
+		// (11): checksums, and a name for the number just before it
+		if nd == 10 && validNIP(d) || nd == 11 && (validSteuerID(d) || validCPF(d)) {
 			st.add(TypeTaxID, i, j)
 			return j, true
 		}
@@ -580,6 +606,18 @@ func luhn(d string) bool {
 func validIIN(d string) bool {
 	if d[0] < '2' || d[0] > '6' {
 		return false
+	}
+	// 13 digits: only Visa; 14 and 15: Diners and Amex (a 3): a barcode
+	// (EAN-13 "5901234123457") passes Luhn one time in ten
+	switch len(d) {
+	case 13:
+		if d[0] != '4' {
+			return false
+		}
+	case 14, 15:
+		if d[0] != '3' {
+			return false
+		}
 	}
 	return strings.Count(d, d[:1]) != len(d)
 }
@@ -737,6 +775,8 @@ var (
 	versionContext = []string{"version", "build", "release", "v.", "ver", "firmware", "oid", "chapter", "section"}
 	ssnContext     = []string{"ssn", "social security", "social sec", "sozialversicherung", "seguro social", "securite sociale"}
 	taxContext     = []string{"ein", "tax id", "taxpayer", "tin", "employer id", "itin", "tax number", "tax-id"}
+	// names of other countries' tax and national numbers
+	intlTaxContext = []string{"nif", "nie", "dni", "cpf", "nip", "steuer", "identifikationsnummer", "codice fiscale", "contribuinte", "tax id", "tax number", "vat", "btw", "tva", "iva", "ust"}
 	// identifiers that are grouped like phone numbers
 	// (matched at a word's start only: "part " not "partner")
 	notPhoneContext = []string{"isbn", "issn", "part number", "part no", "part #", "sku", "serial", "catalog", "invoice no", "invoice number", "model number", "model no"}
@@ -794,10 +834,24 @@ done:
 	if end < len(s) && isAlnum(s[end]) {
 		return i, false
 	}
-	if n < 15 || n > 34 || !ibanMod97(buf[:n]) {
+	if want, ok := ibanLengths[string(buf[:2])]; !ok || n != int(want) || !ibanMod97(buf[:n]) {
+		// "RF18 5390 …", a creditor reference, passes mod 97 too
 		return i, false
 	}
 	return end, true
+}
+
+// ibanLengths: the IBAN registry's countries and their IBAN lengths.
+var ibanLengths = map[string]uint8{
+	"AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
+	"BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
+	"EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+	"GL": 18, "GR": 27, "GT": 28, "HN": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+	"IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21,
+	"LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28,
+	"NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22,
+	"RU": 33, "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25,
+	"SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -1168,7 +1222,8 @@ func assignmentAfter(s string, j int) bool {
 // keyWord: a token that names a credential ("api_key", "OPENAI_API_KEY",
 // "password", "Bearer").
 func keyWord(t string) bool {
-	if len(t) < 3 || len(t) > 40 {
+	if len(t) < 3 || len(t) > 40 || strings.IndexByte(t, '@') >= 0 {
+		// "user:password@host:5432/db": the user part of a URL, not a name
 		return false
 	}
 	var buf [40]byte
@@ -1292,7 +1347,7 @@ func placeholder(v string) bool {
 			return true
 		}
 	}
-	return l[0] == '$' || l[0] == '%' || pathLike(v)
+	return l[0] == '$' || l[0] == '%' || pathLike(v) || strings.Contains(l, "://")
 }
 
 // pathLike: an object key or file path ("uploads/9f6a…/avatar.webp"), not
@@ -1327,4 +1382,191 @@ func entropy(s string) float64 {
 		}
 	}
 	return h
+}
+
+// Other countries' tax and national identity numbers, reported as tax_id:
+// each has a check digit or letter, so a random token of the same shape
+// passes about once in ten to once in a hundred, and the purely numeric
+// ones are taken only after their name (intlTaxContext).
+
+// nationalID: a token that is a Spanish DNI/NIF or NIE, an Italian codice
+// fiscale, or a French or Dutch VAT number, with a valid check.
+func nationalID(t string) bool {
+	switch len(t) {
+	case 9:
+		return validDNI(t)
+	case 13:
+		return t[0] == 'F' && t[1] == 'R' && allDigits(t[2:]) && validFRVAT(t)
+	case 14:
+		return t[0] == 'N' && t[1] == 'L' && t[11] == 'B' && allDigits(t[2:11]) && allDigits(t[12:]) && validNLVAT(t)
+	case 16:
+		return validCodiceFiscale(t)
+	}
+	return false
+}
+
+func allDigits(t string) bool {
+	for k := 0; k < len(t); k++ {
+		if !isDigit(t[k]) {
+			return false
+		}
+	}
+	return len(t) > 0
+}
+
+// validDNI: eight digits and a letter (DNI, NIF of a person), or X/Y/Z,
+// seven digits and a letter (NIE); the letter is the number mod 23.
+func validDNI(t string) bool {
+	last := t[8]
+	if last < 'A' || last > 'Z' {
+		return false
+	}
+	n := 0
+	switch t[0] {
+	case 'X':
+	case 'Y':
+		n = 1
+	case 'Z':
+		n = 2
+	default:
+		if !isDigit(t[0]) {
+			return false
+		}
+		n = int(t[0] - '0')
+	}
+	for k := 1; k < 8; k++ {
+		if !isDigit(t[k]) {
+			return false
+		}
+		n = n*10 + int(t[k]-'0')
+	}
+	return "TRWAGMYFPDXBNJZSQVHLCKE"[n%23] == last
+}
+
+// cfOdd is the codice fiscale's value of a character in an odd position.
+var cfOdd = [36]uint8{1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23}
+
+// validCodiceFiscale: six letters, two digits, a month letter, two
+// digits, a letter and three digits (the place), and a check letter.
+func validCodiceFiscale(t string) bool {
+	upper := func(c byte) bool { return c >= 'A' && c <= 'Z' }
+	for k := 0; k < 16; k++ {
+		c := t[k]
+		letter := k < 6 || k == 8 || k == 11 || k == 15
+		if letter && !upper(c) || !letter && !isDigit(c) {
+			// omocodia replaces digits with letters; rare enough to skip
+			return false
+		}
+	}
+	if !strings.ContainsRune("ABCDEHLMPRST", rune(t[8])) {
+		return false
+	}
+	sum := 0
+	for k := 0; k < 15; k++ {
+		c := t[k]
+		v := int(c - 'A')
+		if isDigit(c) {
+			v = int(c - '0')
+		}
+		if k%2 == 0 {
+			sum += int(cfOdd[v])
+		} else {
+			sum += v
+		}
+	}
+	return byte('A'+sum%26) == t[15]
+}
+
+// validFRVAT: FR, a two-digit key and the nine-digit SIREN, where the key
+// is (12 + 3·(SIREN mod 97)) mod 97.
+func validFRVAT(t string) bool {
+	key := int(t[2]-'0')*10 + int(t[3]-'0')
+	siren := 0
+	for k := 4; k < 13; k++ {
+		siren = siren*10 + int(t[k]-'0')
+	}
+	return key == (12+3*(siren%97))%97
+}
+
+// validNLVAT: NL, nine digits, B and two digits; since 2020 checked like
+// an IBAN (mod 97 of the whole, letters as numbers), before that by the
+// eleven-test on the nine digits.
+func validNLVAT(t string) bool {
+	sum := 0
+	for k := 0; k < 8; k++ {
+		sum += int(t[2+k]-'0') * (9 - k)
+	}
+	if (sum-int(t[10]-'0'))%11 == 0 {
+		return true
+	}
+	r := 0
+	for k := 0; k < len(t); k++ {
+		c := t[k]
+		if isDigit(c) {
+			r = (r*10 + int(c-'0')) % 97
+		} else {
+			v := int(c-'A') + 10
+			r = (r*100 + v) % 97
+		}
+	}
+	return r == 1
+}
+
+// validNIFPT: a Portuguese NIF, nine digits with a mod-11 check digit.
+func validNIFPT(d string) bool {
+	sum := 0
+	for k := 0; k < 8; k++ {
+		sum += int(d[k]-'0') * (9 - k)
+	}
+	c := 11 - sum%11
+	if c >= 10 {
+		c = 0
+	}
+	return strings.IndexByte("12356789", d[0]) >= 0 && int(d[8]-'0') == c
+}
+
+// validCPF: a Brazilian CPF, eleven digits with two mod-11 check digits.
+func validCPF(d string) bool {
+	if strings.Count(d, d[:1]) == len(d) {
+		return false
+	}
+	check := func(n int) int {
+		sum := 0
+		for k := 0; k < n; k++ {
+			sum += int(d[k]-'0') * (n + 1 - k)
+		}
+		return sum * 10 % 11 % 10
+	}
+	return check(9) == int(d[9]-'0') && check(10) == int(d[10]-'0')
+}
+
+// validSteuerID: the German tax identification number, eleven digits, no
+// leading zero, check digit by ISO 7064 MOD 11,10.
+func validSteuerID(d string) bool {
+	if d[0] == '0' {
+		return false
+	}
+	p := 10
+	for k := 0; k < 10; k++ {
+		s := (int(d[k]-'0') + p) % 10
+		if s == 0 {
+			s = 10
+		}
+		p = s * 2 % 11
+	}
+	c := 11 - p
+	if c == 10 {
+		c = 0
+	}
+	return int(d[10]-'0') == c
+}
+
+// validNIP: the Polish tax number, ten digits with weighted mod-11 check.
+func validNIP(d string) bool {
+	w := [9]int{6, 5, 7, 2, 3, 4, 5, 6, 7}
+	sum := 0
+	for k, x := range w {
+		sum += x * int(d[k]-'0')
+	}
+	return sum%11 != 10 && sum%11 == int(d[9]-'0')
 }

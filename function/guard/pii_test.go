@@ -129,3 +129,33 @@ func TestSecretValueEdges(t *testing.T) {
 		}
 	}
 }
+
+// Other countries' tax numbers, with their check digits (eval_pii8), and
+// the look-alikes that share their shapes.
+func TestInternationalTaxIDs(t *testing.T) {
+	g := newGuard(t, nil)
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"Mi DNI es 26821270G.", true},
+		{"Mi DNI es 26821270H.", false}, // wrong letter
+		{"NIE X9168795Y para la nómina", true},
+		{"codice fiscale BNCLCU88D01H501E", true},
+		{"codice fiscale BNCLCU88D01H501F", false},
+		{"Meu CPF é 405.776.771-10", true},
+		{"Meu CPF é 405.776.771-11", false},
+		{"NIF 315770368, obrigada", true},
+		{"order 315770368 shipped", false}, // a valid NIF, but nothing names it
+		{"Steuer-ID 89067432102", true},
+		{"NIP firmy: 450-857-97-37", true},
+		{"VAT number FR59787575349", true},
+		{"btw-id NL270273037B01", true},
+		{"version 1.2.3.4-10 released", false},
+	} {
+		v := g.Scan(tc.text)
+		if got := slices.Contains(v.PIITypes, TypeTaxID); got != tc.want {
+			t.Errorf("%q: tax_id=%v (%v), want %v", tc.text, got, v.PIITypes, tc.want)
+		}
+	}
+}
