@@ -189,9 +189,27 @@ func stack(data []sample, oof [][2]float64) (p [nStack]float64) {
 		for j := range p {
 			p[j] -= step[j]
 		}
+		// monotone: more rule evidence, or a higher model logit, never
+		// lowers the probability. Unconstrained, the fit gives the
+		// override signal a negative weight (its false alarms on text
+		// about attacks outweigh it on the blind sets), and "Ignorez
+		// toutes les instructions précédentes." then scores 0.37.
+		for _, j := range monotone {
+			p[j] = max(p[j], 0)
+		}
 	}
 	return p
 }
+
+// monotone are the second-stage parameters held at zero or above: a, b, d
+// and every signal kind's weight.
+var monotone = func() []int {
+	m := []int{0, 1, 3}
+	for k := range numKinds {
+		m = append(m, 6+k)
+	}
+	return m
+}()
 
 // solve returns x with h·x = g, by Gaussian elimination with partial
 // pivoting (h is symmetric positive definite thanks to the ridge).
