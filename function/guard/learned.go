@@ -56,21 +56,18 @@ func parseModel(data []byte) (*linearModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
 	const head = len(modelMagic) + 1 + (2+nStack)*4
-	if len(raw) < head || string(raw[:len(modelMagic)]) != modelMagic {
-		return nil, errors.New("model: bad header")
+	var h [head]byte
+	if _, err := io.ReadFull(zr, h[:]); err != nil || string(h[:len(modelMagic)]) != modelMagic {
+		return nil, fmt.Errorf("model: bad header: %v", err)
 	}
-	m := &linearModel{bits: raw[len(modelMagic)]}
+	m := &linearModel{bits: h[len(modelMagic)]}
 	if m.bits < 10 || m.bits > 24 {
 		return nil, fmt.Errorf("model: %d hash bits", m.bits)
 	}
 	f := func(i int) float32 {
 		o := len(modelMagic) + 1 + 4*i
-		return math.Float32frombits(binary.LittleEndian.Uint32(raw[o:]))
+		return math.Float32frombits(binary.LittleEndian.Uint32(h[o:]))
 	}
 	m.scale, m.bias = f(0), f(1)
 	m.a, m.b, m.c, m.d, m.e, m.s = f(2), f(3), f(4), f(5), f(6), f(7)
@@ -78,12 +75,19 @@ func parseModel(data []byte) (*linearModel, error) {
 		m.k[i] = f(8 + i)
 	}
 	n := 1 << m.bits
-	if len(raw) != head+n {
-		return nil, fmt.Errorf("model: %d weight bytes, want %d", len(raw)-head, n)
-	}
 	m.mask = uint32(n - 1)
+	w := make([]byte, n)
+	if _, err := io.ReadFull(zr, w); err != nil {
+		return nil, fmt.Errorf("model: weights: %w", err)
+	}
+	if k, _ := zr.Read(h[:1]); k != 0 {
+		return nil, errors.New("model: bytes after the weights")
+	}
+	if err := zr.Close(); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
 	m.w = make([]int8, n)
-	for i, b := range raw[head:] {
+	for i, b := range w {
 		m.w[i] = int8(b)
 	}
 	return m, nil
