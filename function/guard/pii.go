@@ -242,6 +242,18 @@ func scanRaw(s string, st *rawState) {
 				continue
 			}
 		}
+		if j-i == 6 && lowerIs(s[i:j], "bearer") && j+1 < n && s[j] == ' ' {
+			// "Authorization: Bearer <token>": the value follows a space
+			if a, b, ok := keyValue(s, j); ok {
+				if typ, end, ok := secretToken(s, a, b); ok {
+					st.add(typ, a, end)
+				} else {
+					st.add(TypeAPIKey, a, b)
+				}
+				i = b
+				continue
+			}
+		}
 		// Capitalised words and identifiers end up here. Without '=',
 		// '@' or '/', shorter than a credential and not assigned to,
 		// scanToken has nothing to look at: skip the call.
@@ -1278,8 +1290,12 @@ var keyPairs = func() (t [32]uint32) {
 func keyValue(s string, j int) (int, int, bool) {
 	k := j
 	skipped := 0
+	quoted := false
 	for k < len(s) && skipped < 12 {
 		c := s[k]
+		if c == '"' || c == '\'' {
+			quoted = true
+		}
 		if c == ' ' || c == ':' || c == '=' || c == '"' || c == '\'' || c == '>' || c == '`' {
 			k++
 			skipped++
@@ -1303,7 +1319,9 @@ func keyValue(s string, j int) (int, int, bool) {
 		k--
 	}
 	v := s[a:k]
-	if len(v) < 8 || len(v) > 200 || placeholder(v) || codeExpr(v) {
+	// a quoted value is a literal, even with brackets in it (Django's
+	// SECRET_KEY = 'fho3i3(e3az…'); unquoted, brackets mean a call
+	if len(v) < 8 || len(v) > 200 || placeholder(v) || !quoted && codeExpr(v) {
 		return 0, 0, false
 	}
 	if !mixedClasses(v) && entropy(v) < 3.5 {
