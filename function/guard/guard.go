@@ -333,4 +333,3 @@ func (p *placeholders) redact(s string, fs []finding) string {
 	b.WriteString(s[last:])
 	return b.String()
 }
-
