@@ -432,11 +432,13 @@ func TestHoldout8Injection(t *testing.T) {
 // 0.975, FPR 0.044, its false alarms mostly benign documents and
 // self-corrections scoring 0.50-0.62. That moved the operating point to
 // 9:4 odds (learned_train_test.go), chosen on all six sets, which makes
-// them all dev sets now. Their rates are in the README's security
-// section.
+// them all dev sets now. eval_15 (an open-source firewall's regression
+// suite) was written after that and scored once, on the final model, with
+// nothing changed after: TPR 0.967 (207/214), FPR 0.014 (3/214); the rules
+// alone 0.495 / 0.037. Their rates are in the README's security section.
 func TestEvalInjection(t *testing.T) {
 	g := newGuard(t, nil)
-	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl", "eval_12.jsonl", "eval_13.jsonl", "eval_14.jsonl"} {
+	for _, name := range []string{"eval_9.jsonl", "eval_10.jsonl", "eval_11.jsonl", "eval_12.jsonl", "eval_13.jsonl", "eval_14.jsonl", "eval_15.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			injectionRates(t, g, readJSONL[injectionCase](t, name))
 		})
