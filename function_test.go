@@ -160,26 +160,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type instance struct {
 	url    string
-	logs   *syncBuffer
+	logs   *fakes.LogBuffer
 	exited chan error
 	start  time.Time
 	stop   func()
@@ -200,7 +183,7 @@ func run(t testing.TB, env ...string) *instance {
 	t.Helper()
 	bin := functionBinary(t)
 	port := freePort(t)
-	in := &instance{url: "http://127.0.0.1:" + port, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	in := &instance{url: "http://127.0.0.1:" + port, logs: &fakes.LogBuffer{}, exited: make(chan error, 1)}
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{"PORT=" + port, "FUNCTION_TARGET=" + EntryPoint, "K_SERVICE=llm-gateway",
 		"K_REVISION=llm-gateway-00001", "GOOGLE_CLOUD_PROJECT=p1", "PROVIDER_ORDER=groq", "SAFETY_CHECK=off",

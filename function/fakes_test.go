@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/llm-secure-gateway/gateway/adapters/fakes"
 )
 
 // upstream is a fake provider speaking one wire format ("gemini" or
@@ -172,31 +174,14 @@ type testGateway struct {
 	gw     *Gateway
 	gemini *upstream
 	groq   *upstream
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *fakes.LogBuffer
 }
 
 // newTestGateway builds the real pipeline against fake Gemini and Groq
 // servers; extra overrides the environment.
 func newTestGateway(t *testing.T, extra map[string]string) *testGateway {
 	t.Helper()
-	tg := &testGateway{gemini: newUpstream(t, "gemini"), groq: newUpstream(t, "openai"), logs: &syncBuffer{}}
+	tg := &testGateway{gemini: newUpstream(t, "gemini"), groq: newUpstream(t, "openai"), logs: &fakes.LogBuffer{}}
 	m := map[string]string{
 		"SERVICE_API_KEY":  testKey + "," + testKey2,
 		"GEMINI_API_KEY":   geminiTestKey,

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/llm-secure-gateway/gateway/adapters/fakes"
 )
 
 // fuzzRoutes are the routes that decode a request body.
@@ -39,7 +41,7 @@ func FuzzRequestBody(f *testing.F) {
 	}
 	f.Add(uint8(0), false, []byte(`{"prompt":"x"}`))
 
-	logs := &syncBuffer{}
+	logs := &fakes.LogBuffer{}
 	m := map[string]string{"SERVICE_API_KEY": testKey, "RATE_LIMIT": "1000000000/minute", "AUTH_FAILURE_LIMIT": "1000000000/minute"}
 	cfg, err := LoadConfig(context.Background(), env(m), LoadOptions{Demo: true})
 	if err != nil {
@@ -58,9 +60,7 @@ func FuzzRequestBody(f *testing.F) {
 			req.Header.Set("Authorization", "Bearer "+testKey)
 		}
 		rec := httptest.NewRecorder()
-		logs.mu.Lock()
-		logs.b.Reset()
-		logs.mu.Unlock()
+		logs.Reset()
 		gw.ServeHTTP(rec, req)
 
 		if l := logs.String(); strings.Contains(l, "panic") {

@@ -199,3 +199,30 @@ func (f *GCPSecrets) AccessSecretVersion(_ context.Context, req *secretmanagerpb
 	return &secretmanagerpb.AccessSecretVersionResponse{Name: req.GetName(),
 		Payload: &secretmanagerpb.SecretPayload{Data: []byte(v), DataCrc32C: &sum}}, nil
 }
+
+// LogBuffer collects what a gateway under test logs from many goroutines
+// (or what a child process writes to its stderr) and can be read while it
+// is still written to.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Reset empties the buffer.
+func (l *LogBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}

@@ -53,22 +53,10 @@ func TestMain(m *testing.M) {
 
 type instance struct {
 	rt     *lambdatest.Runtime
-	logs   *syncBuffer
+	logs   *fakes.LogBuffer
 	exited chan error
 	start  time.Time
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // start runs the bootstrap as Lambda would: a fresh environment holding
 // only the Runtime API address, the function's configuration and the role's
@@ -78,7 +66,7 @@ func start(t *testing.T, env ...string) *instance {
 	if runtime.GOOS != "linux" {
 		t.Skip("the bootstrap is a linux binary")
 	}
-	in := &instance{rt: lambdatest.New(), logs: &syncBuffer{}, exited: make(chan error, 1)}
+	in := &instance{rt: lambdatest.New(), logs: &fakes.LogBuffer{}, exited: make(chan error, 1)}
 	cmd := exec.Command(bootstrap)
 	cmd.Env = append([]string{
 		"AWS_LAMBDA_RUNTIME_API=" + in.rt.Addr(),
