@@ -391,8 +391,16 @@ func markdownCode(s string, i int) bool {
 // semicolon, pipe or newline (what an injection needs and a URL hides);
 // ok is false when there is none or the escapes are malformed.
 func percentDecoded(t string) (string, bool) {
-	l := strings.ToLower(t)
-	if !strings.Contains(l, "%27") && !strings.Contains(l, "%22") && !strings.Contains(l, "%20") && !strings.Contains(l, "%3b") && !strings.Contains(l, "%7c") && !strings.Contains(l, "%0a") {
+	telling := false
+	for k := 0; k+2 < len(t) && !telling; k++ {
+		if t[k] == '%' {
+			switch t[k+1 : k+3] {
+			case "27", "22", "20", "3b", "3B", "7c", "7C", "0a", "0A":
+				telling = true
+			}
+		}
+	}
+	if !telling {
 		return "", false
 	}
 	dec, err := url.PathUnescape(t)

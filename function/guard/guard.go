@@ -113,6 +113,7 @@ type scratch struct {
 	fold, innerFold foldState
 	inj, innerInj   injState
 	raw             rawState
+	rawDec          rawState // the raw scan of a URL-decoded text (SQL/shell)
 	dec             []byte
 	feat            []uint32 // the learned model's feature hashes
 }
@@ -140,7 +141,7 @@ func New(cfg Config) (*Guard, error) {
 	}
 	g.trie = t
 	g.typo = buildTypoIndex(vft)
-	if g.model, err = parseModel(modelFile); err != nil {
+	if g.model, err = embeddedModel(); err != nil {
 		return nil, err
 	}
 	g.pool.New = func() any { return new(scratch) }
@@ -202,10 +203,10 @@ func (g *Guard) Scan(texts ...string) Verdict {
 		if (g.cfg.SQL && !sql || g.cfg.Shell && !shell) && strings.IndexByte(t, '%') >= 0 {
 			// a payload in a query string: "q=%27%20OR%201%3D1--"
 			if dec, ok := percentDecoded(t); ok {
-				var r rawState
-				scanRaw(dec, &r)
-				sql = sql || g.cfg.SQL && len(r.sqlCand) > 0 && sqlInjected(dec, &r)
-				shell = shell || g.cfg.Shell && len(r.shCand) > 0 && shellInjected(dec, &r)
+				r := &sc.rawDec
+				scanRaw(dec, r)
+				sql = sql || g.cfg.SQL && len(r.sqlCand) > 0 && sqlInjected(dec, r)
+				shell = shell || g.cfg.Shell && len(r.shCand) > 0 && shellInjected(dec, r)
 			}
 		}
 		kept := g.keepFindings(&sc.raw)

@@ -1038,6 +1038,19 @@ var cjkNewTask = []string{"新的任务", "新任务", "新的指令", "新指�
 
 // cjkSoleTask: "your only task is …", the model narrowed to one planted job
 var cjkSoleTask = []string{"唯一的任务", "唯一任务", "唯一的工作", "唯一の仕事", "唯一の任務", "유일한 임무", "유일한 일"}
+
+// cjkPhrases are the phrase lists found anywhere in CJK text, with the
+// signal each raises.
+var cjkPhrases = []struct {
+	phrases []string
+	kind    int
+	weight  float64
+}{
+	{cjkObey, kObey, 0.4},
+	{cjkAbandon, kAbandon, 0.4},
+	{cjkNewTask, kNewTask, 0.4},
+	{cjkSoleTask, kNewTask, 0.7},
+}
 var cjkPersona = []string{"开发者模式", "越狱", "没有任何限制", "不受限制", "无限制", "不受任何限制", "脱獄", "開発者モード", "탈옥", "개발자 모드", "制限のない", "制限なし", "제한 없는", "제한이 없는"}
 
 func cjkSignals(fold []byte, st *injState) {
@@ -1103,24 +1116,11 @@ func cjkSignals(fold []byte, st *injState) {
 			}
 		}
 	}
-	for _, p := range cjkObey {
-		if bytes.Contains(text, []byte(p)) {
-			st.signal[kObey] = max(st.signal[kObey], 0.4)
-		}
-	}
-	for _, p := range cjkAbandon {
-		if bytes.Contains(text, []byte(p)) {
-			st.signal[kAbandon] = max(st.signal[kAbandon], 0.4)
-		}
-	}
-	for _, p := range cjkNewTask {
-		if bytes.Contains(text, []byte(p)) {
-			st.signal[kNewTask] = max(st.signal[kNewTask], 0.4)
-		}
-	}
-	for _, p := range cjkSoleTask {
-		if bytes.Contains(text, []byte(p)) {
-			st.signal[kNewTask] = max(st.signal[kNewTask], 0.7)
+	for _, ph := range cjkPhrases {
+		for _, p := range ph.phrases {
+			if bytes.Contains(text, []byte(p)) {
+				st.signal[ph.kind] = max(st.signal[ph.kind], ph.weight)
+			}
 		}
 	}
 	for _, v := range cjkWeakVerbs {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -28,6 +29,10 @@ import (
 
 //go:embed model.bin
 var modelFile []byte
+
+// embeddedModel is model.bin parsed once per process: every Guard reads the
+// same immutable weights, so a second New need not unpack them again.
+var embeddedModel = sync.OnceValues(func() (*linearModel, error) { return parseModel(modelFile) })
 
 const modelMagic = "GLM2"
 
