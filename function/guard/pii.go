@@ -244,12 +244,7 @@ func scanRaw(s string, st *rawState) {
 		}
 		if j-i == 6 && lowerIs(s[i:j], "bearer") && j+1 < n && s[j] == ' ' {
 			// "Authorization: Bearer <token>": the value follows a space
-			if a, b, ok := keyValue(s, j); ok {
-				if typ, end, ok := secretToken(s, a, b); ok {
-					st.add(typ, a, end)
-				} else {
-					st.add(TypeAPIKey, a, b)
-				}
+			if b, ok := addAssigned(s, j, st); ok {
 				i = b
 				continue
 			}
@@ -917,14 +912,8 @@ func scanToken(s string, i, j int, fl uint8, st *rawState) {
 		}
 	} else if k > 0 && keyWord(t[:k]) {
 		// a password's punctuation ended the run right after "=" ("PASS=d#a!r$…"):
-		// keyValue reads the value on from there; a typed credential
-		// keeps its own type
-		if a, b, ok := keyValue(s, i+k); ok {
-			if typ, end, ok := secretToken(s, a, b); ok {
-				st.add(typ, a, end)
-			} else {
-				st.add(TypeAPIKey, a, b)
-			}
+		// keyValue reads the value on from there
+		if _, ok := addAssigned(s, i+k, st); ok {
 			return
 		}
 	}
@@ -959,15 +948,24 @@ func scanToken(s string, i, j int, fl uint8, st *rawState) {
 		}
 	}
 	if assignmentAfter(s, j) && keyWord(t) {
-		if a, b, ok := keyValue(s, j); ok {
-			// a typed credential after "key:" keeps its own type
-			if typ, end, ok := secretToken(s, a, b); ok {
-				st.add(typ, a, end)
-				return
-			}
-			st.add(TypeAPIKey, a, b)
-		}
+		addAssigned(s, j, st)
 	}
+}
+
+// addAssigned records the value keyValue reads after a key word at j: a
+// typed credential after "key:" keeps its own type, anything else is an
+// api_key. It returns where the value ends.
+func addAssigned(s string, j int, st *rawState) (int, bool) {
+	a, b, ok := keyValue(s, j)
+	if !ok {
+		return 0, false
+	}
+	if typ, end, ok := secretToken(s, a, b); ok {
+		st.add(typ, a, end)
+	} else {
+		st.add(TypeAPIKey, a, b)
+	}
+	return b, true
 }
 
 func eqIndex(t string, fl uint8) int {
